@@ -1,0 +1,37 @@
+"""The navigation each role sees. Which entries appear is asked of the access
+policy (``has_perm``), never decided here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Any
+    url_name: str
+    perm: str | None = None
+    section: str = ""
+
+
+NAV: list[NavItem] = [
+    NavItem(_("Beranda"), "home", section="home"),
+    NavItem(_("Struktur organisasi"), "org:unit-tree", section="org"),
+    NavItem(_("Jejak audit"), "control:audit-list", perm="control.view_audit", section="audit"),
+    NavItem(_("Dokumentasi API"), "api-docs", section="api"),
+]
+
+
+def nav_for(user: Any, current_path: str) -> list[dict[str, Any]]:
+    items = []
+    for item in NAV:
+        if item.perm and not user.has_perm(item.perm):
+            continue
+        url = reverse(item.url_name)
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"label": item.label, "url": url, "active": active})
+    return items

@@ -1,0 +1,184 @@
+"""The access policy: the one place that decides who sees and does what.
+
+Visibility follows the org tree. A user acts through one *active* role
+assignment (chosen in the header). What they see is the subtree of a *scope
+root*:
+
+* Pusat, Auditor, Admin, Mitra unit — the whole network;
+* Wilayah — its region; DBA — its area;
+* Pinca, ME, Sales, Karyawan, Agen — their branch (a UPC role sees its branch).
+
+Reads: every selector filters through :func:`scope_path` /
+:func:`filter_to_scope`; a fetch by id goes through a ``get_<obj>_for_user``
+helper which answers 404 outside the scope. Actions are ``rules`` permissions
+declared at the bottom of this module and asked with ``user.has_perm(action,
+obj)``; a visible object with a forbidden action answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import rules
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from org.models import PATH_SEPARATOR, OrgUnit, Role, RoleAssignment, UnitKind
+
+if TYPE_CHECKING:
+    from org.models import User
+
+M = TypeVar("M", bound=Model)
+
+ALL_SEEING_ROLES = frozenset({Role.PUSAT, Role.AUDITOR, Role.ADMIN, Role.MITRA})
+BRANCH_ROLES = frozenset({Role.PINCA, Role.ME, Role.SALES, Role.KARYAWAN, Role.AGEN})
+
+_CACHE_ATTR = "_sinergi_active_assignment"
+
+
+# --- The active role ----------------------------------------------------------------
+
+
+def active_assignments(user: Any) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.active().filter(user=user).select_related("unit").order_by("valid_from", "id")
+
+
+def active_assignment(user: Any) -> RoleAssignment | None:
+    """The role the user acts in now: the remembered one if still valid, else
+    their first valid one. Cached on the user object for the request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    cached = getattr(user, _CACHE_ATTR, False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    chosen = None
+    if user.current_assignment_id:
+        chosen = active_assignments(user).filter(pk=user.current_assignment_id).first()
+    if chosen is None:
+        chosen = active_assignments(user).first()
+    setattr(user, _CACHE_ATTR, chosen)
+    return chosen
+
+
+def forget_active_assignment(user: Any) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def active_role(user: Any) -> str | None:
+    a = active_assignment(user)
+    return a.role if a else None
+
+
+def active_unit(user: Any) -> OrgUnit | None:
+    a = active_assignment(user)
+    return a.unit if a else None
+
+
+# --- Scope ------------------------------------------------------------------------
+
+
+def scope_path(user: Any) -> str | None:
+    """Path prefix of the subtree the user may see: ``""`` for all, ``None`` for nothing."""
+    a = active_assignment(user)
+    if a is None:
+        return None
+    if a.role in ALL_SEEING_ROLES:
+        return ""
+    unit = a.unit
+    if a.role in BRANCH_ROLES and unit.kind == UnitKind.UPC:
+        # A UPC belongs to its branch: the branch is the scope.
+        return PATH_SEPARATOR.join(unit.path_codes[:-1]) + PATH_SEPARATOR
+    return unit.path
+
+
+def scope_root(user: Any) -> OrgUnit | None:
+    """The highest unit the user sees (the Pusat root for the all-seeing roles)."""
+    path = scope_path(user)
+    if path is None:
+        return None
+    if path == "":
+        return OrgUnit.objects.filter(parent__isnull=True).order_by("id").first()
+    return OrgUnit.objects.filter(path=path).first()
+
+
+def filter_to_scope(qs: QuerySet[M], user: Any, *, path_field: str = "unit__path") -> QuerySet[M]:
+    """Restrict any queryset whose rows belong to a unit to the user's subtree."""
+    path = scope_path(user)
+    if path is None:
+        return qs.none()
+    if path == "":
+        return qs
+    return qs.filter(**{f"{path_field}__startswith": path})
+
+
+def visible_units(user: Any) -> QuerySet[OrgUnit]:
+    return filter_to_scope(OrgUnit.objects.all(), user, path_field="path")
+
+
+def unit_in_scope(user: Any, unit: OrgUnit | None) -> bool:
+    path = scope_path(user)
+    return unit is not None and path is not None and unit.path.startswith(path)
+
+
+def get_unit_for_user(user: Any, pk: Any, *, action: str | None = None) -> OrgUnit:
+    """404 when the unit is outside the user's scope; 403 when ``action`` is given
+    and not allowed on it."""
+    try:
+        unit = visible_units(user).select_related("parent").get(pk=int(pk))
+    except (OrgUnit.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+    if action and not user.has_perm(action, unit):
+        raise PermissionDenied
+    return unit
+
+
+def visible_people_assignments(user: Any) -> QuerySet[RoleAssignment]:
+    return filter_to_scope(RoleAssignment.objects.all(), user)
+
+
+# --- Rules (actions) -------------------------------------------------------------------
+
+
+def role_is(*roles: str) -> Any:
+    wanted = frozenset(roles)
+
+    @rules.predicate(name=f"role_is_{'_'.join(sorted(wanted))}")
+    def _pred(user: User) -> bool:
+        return active_role(user) in wanted
+
+    return _pred
+
+
+@rules.predicate
+def object_in_scope(user: User, obj: Any) -> bool:
+    if obj is None:
+        return False
+    unit = obj if isinstance(obj, OrgUnit) else getattr(obj, "unit", None)
+    return unit_in_scope(user, unit)
+
+
+@rules.predicate
+def branch_in_own_area(user: User, branch: Any) -> bool:
+    a = active_assignment(user)
+    return (
+        a is not None
+        and a.role == Role.DBA
+        and isinstance(branch, OrgUnit)
+        and branch.kind == UnitKind.CABANG
+        and branch.path.startswith(a.unit.path)
+    )
+
+
+has_any_role = rules.predicate(lambda user: active_assignment(user) is not None, name="has_any_role")
+
+rules.add_perm("org.view_unit", object_in_scope)
+rules.add_perm("org.view_people", object_in_scope & ~role_is(Role.AGEN))
+rules.add_perm("org.move_unit", role_is(Role.ADMIN))
+rules.add_perm("org.assign_role", role_is(Role.ADMIN))
+# ME placement: the DBA of the branch's area; Wilayah/Pusat only in exceptional
+# cases (the service then requires a reason).
+rules.add_perm("org.place_me", branch_in_own_area | (role_is(Role.WILAYAH, Role.PUSAT) & object_in_scope))
+rules.add_perm("control.view_audit", role_is(Role.AUDITOR, Role.ADMIN))
+rules.add_perm("core.use_app", has_any_role)

@@ -1,0 +1,344 @@
+"""Demo data for the org module: the network and its people.
+
+Deterministic for a seed, idempotent (existing codes and usernames are kept,
+only what is missing is added) and bulk-inserted so the national scale loads in
+well under the three minutes the project allows (figures in docs/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from faker import Faker
+
+from control import audit
+from core.wilayah import districts_by_regency, regencies, short_regency_name
+from org.models import (
+    PATH_SEPARATOR,
+    OrgUnit,
+    Placement,
+    Role,
+    RoleAssignment,
+    UnitKind,
+    User,
+    WorkUnitFunction,
+)
+
+# Demo passwords exist only in demo data; real users get their own.
+DEMO_PASSWORD = "Sinergi#Demo2026"  # noqa: S105
+ASSIGNMENTS_FROM = dt.date(2024, 1, 2)
+ME_PLACED_FROM = dt.date(2025, 1, 2)
+BATCH = 2000
+
+# The twelve Kanwil (DESIGN.md §3) and the provinces/regencies each covers.
+KANWIL: list[tuple[str, str, tuple[str, ...]]] = [
+    ("W01", "Kantor Wilayah I Medan", ("11", "12")),
+    ("W02", "Kantor Wilayah II Pekanbaru", ("13", "14", "21")),
+    ("W03", "Kantor Wilayah III Palembang", ("15", "16", "17", "18", "19")),
+    ("W04", "Kantor Wilayah IV Balikpapan", ("61", "62", "63", "64", "65")),
+    ("W05", "Kantor Wilayah V Manado", ("71", "72", "75", "82")),
+    ("W06", "Kantor Wilayah VI Makassar", ("73", "74", "76", "81", "91", "92", "93", "94", "95", "96")),
+    ("W07", "Kantor Wilayah VII Denpasar", ("51", "52", "53")),
+    ("W08", "Kantor Wilayah VIII Jakarta 1", ("31.71", "31.72", "31.73", "36")),
+    ("W09", "Kantor Wilayah IX Jakarta 2", ("31.01", "31.74", "31.75", "32.01", "32.16", "32.71", "32.75", "32.76")),
+    ("W10", "Kantor Wilayah X Bandung", ("32",)),
+    ("W11", "Kantor Wilayah XI Semarang", ("33", "34")),
+    ("W12", "Kantor Wilayah XII Surabaya", ("35",)),
+]
+JAKARTA2_REGENCIES = {"32.01", "32.16", "32.71", "32.75", "32.76"}
+
+WORK_UNITS: list[tuple[str, str, str]] = [
+    ("UK-BK", "Divisi Bisnis Kelembagaan", WorkUnitFunction.BISNIS_KELEMBAGAAN),
+    ("UK-PMS", "Divisi Pemasaran", WorkUnitFunction.PEMASARAN),
+    ("UK-PJL", "Divisi Penjualan", WorkUnitFunction.PENJUALAN),
+    ("UK-JOP", "Divisi Jaringan Operasional", WorkUnitFunction.JARINGAN_OPERASIONAL),
+    ("UK-PRD", "Divisi Produk", WorkUnitFunction.PRODUK),
+    ("UK-SPI", "Satuan Pengawasan Intern", WorkUnitFunction.PENGENDALIAN_INTERNAL),
+]
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    wilayah: tuple[str, ...]
+    areas_per_wilayah: int
+    areas_total: int
+    branches_total: int
+    upc_total: int
+    me_total: int
+    staff_total: int
+
+
+SCALES = {
+    "small": Scale("small", ("W08", "W10"), 2, 4, 12, 24, 24, 0),
+    "national": Scale("national", tuple(k[0] for k in KANWIL), 5, 61, 640, 3450, 1500, 15000),
+}
+
+
+def _spread(total: int, buckets: int, rng: random.Random) -> list[int]:
+    """``total`` split over ``buckets`` as evenly as possible, the remainder to random buckets."""
+    base, extra = divmod(total, buckets)
+    counts = [base] * buckets
+    for i in rng.sample(range(buckets), extra):
+        counts[i] += 1
+    return counts
+
+
+def _regencies_for(covers: tuple[str, ...]) -> list[Any]:
+    out = []
+    for r in regencies():
+        if r.code in covers or (r.parent_code in covers and r.code not in JAKARTA2_REGENCIES):
+            out.append(r)
+    return out
+
+
+@dataclass
+class PlannedUnit:
+    kind: str
+    code: str
+    name: str
+    parent_code: str | None
+    city: str = ""
+    function: str = ""
+
+
+@dataclass
+class PlannedUser:
+    username: str
+    first_name: str
+    last_name: str
+    roles: list[tuple[str, str]] = field(default_factory=list)  # (role, unit code)
+
+
+def plan_units(scale: Scale, rng: random.Random) -> list[PlannedUnit]:
+    units = [PlannedUnit(UnitKind.PUSAT, "PST", "Kantor Pusat", None, "Jakarta Pusat")]
+    units += [PlannedUnit(UnitKind.UNIT_KERJA, c, n, "PST", "Jakarta Pusat", f) for c, n, f in WORK_UNITS]
+    kanwil = [k for k in KANWIL if k[0] in scale.wilayah]
+    area_counts = [scale.areas_per_wilayah] * len(kanwil)
+    for i in range(scale.areas_total - sum(area_counts)):
+        area_counts[-1 - i] += 1  # the biggest regions (Surabaya, Semarang…) get the extra areas
+    branches_per_area = _spread(scale.branches_total, scale.areas_total, rng)
+    area_index = 0
+    branch_codes: list[tuple[str, list[Any]]] = []
+    for (w_code, w_name, covers), n_areas in zip(kanwil, area_counts, strict=True):
+        units.append(PlannedUnit(UnitKind.WILAYAH, w_code, w_name, "PST", w_name.split(" ", 3)[3]))
+        regs = _regencies_for(covers)
+        cities = sorted(regs, key=lambda r: (not r.name.startswith("Kota"), r.code))
+        seats = cities[:n_areas] if len(cities) >= n_areas else (cities * n_areas)[:n_areas]
+        # Every regency of the region belongs to the area whose seat is listed first for it.
+        pools: list[list[Any]] = [[] for _ in range(n_areas)]
+        for i, r in enumerate(sorted(regs, key=lambda r: r.code)):
+            pools[i % n_areas].append(r)
+        for a in range(n_areas):
+            seat = seats[a]
+            a_code = f"A{w_code[1:]}{a + 1:02d}"
+            units.append(
+                PlannedUnit(UnitKind.AREA, a_code, f"Kantor Area {short_regency_name(seat.name)}", w_code, seat.name)
+            )
+            n_branches = branches_per_area[area_index]
+            area_index += 1
+            districts = [(r, d) for r in pools[a] or [seat] for d in districts_by_regency().get(r.code, [])]
+            rng.shuffle(districts)
+            for b in range(n_branches):
+                reg, dist = districts[b % len(districts)]
+                c_code = f"C{w_code[1:]}{a + 1:02d}{b + 1:02d}"
+                suffix = f" {b // len(districts) + 1}" if b >= len(districts) else ""
+                units.append(PlannedUnit(UnitKind.CABANG, c_code, f"Cabang {dist.name}{suffix}", a_code, reg.name))
+                branch_codes.append((c_code, [d for d in districts_by_regency().get(reg.code, []) if d != dist]))
+    upc_per_branch = _spread(scale.upc_total, len(branch_codes), rng)
+    for (c_code, nearby), n_upc in zip(branch_codes, upc_per_branch, strict=True):
+        names = rng.sample(nearby, min(n_upc, len(nearby))) if nearby else []
+        for u in range(n_upc):
+            label = names[u].name if u < len(names) else f"{c_code} {u + 1}"
+            units.append(PlannedUnit(UnitKind.UPC, f"U{c_code[1:]}{u + 1:02d}", f"UPC {label}", c_code))
+    return units
+
+
+def plan_users(scale: Scale, units: list[PlannedUnit], rng: random.Random, fake: Faker) -> list[PlannedUser]:
+    by_kind: dict[str, list[PlannedUnit]] = {}
+    for u in units:
+        by_kind.setdefault(u.kind, []).append(u)
+    users: list[PlannedUser] = []
+
+    def add(username: str, *roles: tuple[str, str]) -> PlannedUser:
+        p = PlannedUser(username, fake.first_name(), fake.last_name(), list(roles))
+        users.append(p)
+        return p
+
+    national = scale.name == "national"
+    add("admin", (Role.ADMIN, "PST"))
+    for i in range(20 if national else 1):
+        add("pusat" if i == 0 else f"pusat.{i + 1}", (Role.PUSAT, "UK-BK"))
+    for i in range(15 if national else 1):
+        add("auditor" if i == 0 else f"auditor.{i + 1}", (Role.AUDITOR, "UK-SPI"))
+    for code, *_ in WORK_UNITS[1:5]:
+        for i in range(3 if national else 1):
+            add(f"mitra.{code[3:].lower()}" + (f".{i + 1}" if i else ""), (Role.MITRA, code))
+    for w in by_kind[UnitKind.WILAYAH]:
+        for i in range(4 if national else 1):
+            add(f"wil.{w.code.lower()}" + (f".{i + 1}" if i else ""), (Role.WILAYAH, w.code))
+    for a in by_kind[UnitKind.AREA]:
+        add(f"dba.{a.code.lower()}", (Role.DBA, a.code))
+    branches = by_kind[UnitKind.CABANG]
+    for b in branches:
+        add(f"pinca.{b.code.lower()}", (Role.PINCA, b.code))
+    me_per_branch = _spread(scale.me_total, len(branches), rng)
+    for b, n in zip(branches, me_per_branch, strict=True):
+        for i in range(n):
+            add(f"me.{b.code.lower()}.{i + 1}", (Role.ME, b.code))
+    sales_per_branch = 4 if national else 2
+    for b in branches:
+        for i in range(sales_per_branch):
+            add(f"sales.{b.code.lower()}.{i + 1}", (Role.SALES, b.code))
+        add(f"agen.{b.code.lower()}", (Role.AGEN, b.code))
+    if national:
+        staff_so_far = sum(1 for u in users if u.roles[0][0] != Role.AGEN)
+        places = branches + by_kind[UnitKind.UPC]
+        for i, n in enumerate(_spread(max(scale.staff_total - staff_so_far, 0), len(places), rng)):
+            for j in range(n):
+                add(f"kry.{places[i].code.lower()}.{j + 1}", (Role.KARYAWAN, places[i].code))
+    else:
+        for b in branches:
+            add(f"kry.{b.code.lower()}", (Role.KARYAWAN, b.code))
+        for upc in by_kind[UnitKind.UPC][::2]:
+            add(f"kry.{upc.code.lower()}", (Role.KARYAWAN, upc.code))
+        # One person holding two roles: an acting (Plt.) DBA who is also a branch head.
+        second_area = by_kind[UnitKind.AREA][1]
+        branch_of_second = next(b for b in branches if b.parent_code == second_area.code)
+        add("plt.dba", (Role.DBA, second_area.code), (Role.PINCA, branch_of_second.code))
+    return users
+
+
+def _chunks(items: list[Any], size: int = BATCH) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def load(*, scale: str, seed: int, progress: Callable[[str, int], Any]) -> dict[str, int]:
+    """Create what is missing of the demo network. ``progress(label, total)``
+    returns a callable that is told how many items were done."""
+    sc = SCALES[scale]
+    rng = random.Random(seed)
+    fake = Faker("id_ID")
+    fake.seed_instance(seed)
+    planned_units = plan_units(sc, rng)
+    planned_users = plan_users(sc, planned_units, rng, fake)
+    created = {"units": 0, "users": 0, "assignments": 0, "placements": 0}
+
+    with transaction.atomic():
+        codes = {u.code for u in planned_units}
+        existing = dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "id"))
+        paths = dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "path"))
+        depth_of = {
+            UnitKind.PUSAT: 0,
+            UnitKind.UNIT_KERJA: 1,
+            UnitKind.WILAYAH: 1,
+            UnitKind.AREA: 2,
+            UnitKind.CABANG: 3,
+            UnitKind.UPC: 4,
+        }
+        tick = progress("unit", len(planned_units))
+        for kind in (
+            UnitKind.PUSAT,
+            UnitKind.UNIT_KERJA,
+            UnitKind.WILAYAH,
+            UnitKind.AREA,
+            UnitKind.CABANG,
+            UnitKind.UPC,
+        ):
+            level = [u for u in planned_units if u.kind == kind]
+            new = []
+            for u in level:
+                if u.code in existing:
+                    continue
+                parent_path = paths[u.parent_code] if u.parent_code else ""
+                paths[u.code] = parent_path + u.code + PATH_SEPARATOR
+                new.append(
+                    OrgUnit(
+                        kind=u.kind,
+                        code=u.code,
+                        name=u.name,
+                        city=u.city,
+                        function=u.function,
+                        parent_id=existing[u.parent_code] if u.parent_code else None,
+                        path=paths[u.code],
+                        depth=depth_of[kind],
+                    )
+                )
+            for chunk in _chunks(new):
+                OrgUnit.objects.bulk_create(chunk)
+            existing.update(OrgUnit.objects.filter(code__in=[u.code for u in level]).values_list("code", "id"))
+            created["units"] += len(new)
+            tick(len(level))
+
+        password = make_password(DEMO_PASSWORD)  # hashed once, shared by every demo user
+        usernames = {u.username for u in planned_users}
+        have = set(User.objects.filter(username__in=usernames).values_list("username", flat=True))
+        new_users = [p for p in planned_users if p.username not in have]
+        tick = progress("pengguna", len(planned_users))
+        tick(len(have))
+        for chunk in _chunks(new_users):
+            User.objects.bulk_create(
+                [
+                    User(
+                        username=p.username,
+                        first_name=p.first_name,
+                        last_name=p.last_name,
+                        password=password,
+                        is_demo=True,
+                        email=f"{p.username}@demo.sinergi.invalid",
+                    )
+                    for p in chunk
+                ]
+            )
+            tick(len(chunk))
+        created["users"] = len(new_users)
+
+        user_ids = dict(User.objects.filter(username__in=[p.username for p in new_users]).values_list("username", "id"))
+        assignments = []
+        placements = []
+        for p in new_users:
+            for role, unit_code in p.roles:
+                start = ME_PLACED_FROM if role == Role.ME else ASSIGNMENTS_FROM
+                assignments.append(
+                    RoleAssignment(
+                        user_id=user_ids[p.username], role=role, unit_id=existing[unit_code], valid_from=start
+                    )
+                )
+                if role == Role.ME:
+                    placements.append(
+                        Placement(
+                            user_id=user_ids[p.username],
+                            branch_id=existing[unit_code],
+                            valid_from=start,
+                            reason="Penempatan awal (data demo)",
+                        )
+                    )
+        tick = progress("peran", len(assignments))
+        for chunk in _chunks(assignments):
+            RoleAssignment.objects.bulk_create(chunk)
+            tick(len(chunk))
+        for chunk in _chunks(placements):
+            Placement.objects.bulk_create(chunk)
+        created["assignments"] = len(assignments)
+        created["placements"] = len(placements)
+
+        if any(created.values()):
+            digest = hashlib.sha256(
+                "\n".join(sorted(codes) + sorted(p.username for p in new_users)).encode()
+            ).hexdigest()
+            audit.record(
+                actor=None,
+                action="demo.load",
+                object_type="org.demo",
+                object_id=f"{scale}:{seed}",
+                after=created | {"digest": digest},
+            )
+    return created

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from org.models import ALLOWED_PARENT_KINDS, OrgUnit
+
+
+class UnitMoveForm(forms.Form):
+    new_parent = forms.ModelChoiceField(queryset=OrgUnit.objects.none(), label=_("Induk baru"))
+
+    def __init__(self, *args: Any, unit: OrgUnit, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = ALLOWED_PARENT_KINDS.get(unit.kind, set())
+        self.fields["new_parent"].queryset = (  # type: ignore[attr-defined]
+            OrgUnit.objects.filter(kind__in=allowed).exclude(pk=unit.parent_id).order_by("path")
+        )

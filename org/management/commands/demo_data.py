@@ -1,0 +1,68 @@
+"""python manage.py demo_data --scale small|national [--seed N] [--if-empty]"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+from tqdm import tqdm
+
+from org.models import OrgUnit
+
+# Each module adds its loader here; they run in this order.
+LOADERS = ["org.demo.load"]
+
+
+class Command(BaseCommand):
+    help = "Load deterministic, idempotent demo data (small for a laptop, national for benchmarks)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--scale", choices=["small", "national"], default="small")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database has units.")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and OrgUnit.objects.exists():
+            self.stdout.write("Database already has data; demo data not loaded.")
+            return
+        bars: list[tqdm] = []
+
+        def progress(label: str, total: int) -> Callable[[int], None]:
+            bar = tqdm(
+                total=total,
+                desc=f"{label:>10}",
+                unit="",
+                file=sys.stderr,
+                disable=options["no_progress"],
+                leave=True,
+                dynamic_ncols=True,
+            )
+            bars.append(bar)
+
+            def tick(n: int) -> None:
+                bar.update(n)
+                if bar.n >= bar.total:
+                    bar.close()
+
+            return tick
+
+        started = time.monotonic()
+        totals: dict[str, int] = {}
+        for dotted in LOADERS:
+            created = import_string(dotted)(scale=options["scale"], seed=options["seed"], progress=progress)
+            for key, value in created.items():
+                totals[key] = totals.get(key, 0) + value
+        for bar in bars:
+            bar.close()
+        elapsed = time.monotonic() - started
+        summary = ", ".join(f"{k}={v}" for k, v in totals.items())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ({options['scale']}, seed {options['seed']}): added {summary} in {elapsed:.1f}s"
+            )
+        )

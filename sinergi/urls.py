@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from core import views as core_views
+from org import api as org_api
+from org.views import auth as auth_views_local
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("org-units", org_api.OrgUnitViewSet, basename="org-unit")
+
+api_v1 = [
+    path("auth/token/", org_api.TokenView.as_view(), name="api-token"),
+    path("me/", org_api.MeView.as_view(), name="api-me"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("akun/masuk/", auth_views_local.LoginView.as_view(), name="login"),
+    path("akun/keluar/", auth_views.LogoutView.as_view(), name="logout"),
+    path("akun/sandi/", auth_views_local.password_change, name="password-change"),
+    path("akun/peran/", auth_views_local.switch_role, name="switch-role"),
+    path("akun/bahasa/", auth_views_local.set_language, name="set-language"),
+    path("unit/", include("org.urls")),
+    path("kontrol/", include("control.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
