@@ -30,7 +30,8 @@ typecheck: install
 
 test: lint typecheck
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
-	DEBUG=1 $(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+	DEBUG=1 $(VENV)/bin/pytest -n 2 --ignore=e2e $(PYTEST_ARGS)
+	DEBUG=1 $(VENV)/bin/pytest e2e $(PYTEST_ARGS)
 
 migrate: install
 	DEBUG=1 $(PY) manage.py migrate --noinput

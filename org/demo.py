@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,138 @@ def _regencies_for(covers: tuple[str, ...]) -> list[Any]:
     return out
 
 
+# The business hub of each province, where an area office sits first (mostly the
+# provincial capital; Batam, Banjarmasin and Ternate rather than the capital).
+MAIN_CITY = {
+    "11": "Kota Banda Aceh",
+    "12": "Kota Medan",
+    "13": "Kota Padang",
+    "14": "Kota Pekanbaru",
+    "15": "Kota Jambi",
+    "16": "Kota Palembang",
+    "17": "Kota Bengkulu",
+    "18": "Kota Bandar Lampung",
+    "19": "Kota Pangkal Pinang",
+    "21": "Kota Batam",
+    "31": "Kota Administrasi Jakarta Pusat",
+    "32": "Kota Bandung",
+    "33": "Kota Semarang",
+    "34": "Kota Yogyakarta",
+    "35": "Kota Surabaya",
+    "36": "Kota Serang",
+    "51": "Kota Denpasar",
+    "52": "Kota Mataram",
+    "53": "Kota Kupang",
+    "61": "Kota Pontianak",
+    "62": "Kota Palangkaraya",
+    "63": "Kota Banjarmasin",
+    "64": "Kota Samarinda",
+    "65": "Kota Tarakan",
+    "71": "Kota Manado",
+    "72": "Kota Palu",
+    "73": "Kota Makassar",
+    "74": "Kota Kendari",
+    "75": "Kota Gorontalo",
+    "76": "Kabupaten Mamuju",
+    "81": "Kota Ambon",
+    "82": "Kota Ternate",
+    "91": "Kota Jayapura",
+    "92": "Kabupaten Manokwari",
+    "93": "Kabupaten Merauke",
+    "94": "Kabupaten Nabire",
+    "95": "Kabupaten Jayawijaya",
+    "96": "Kota Sorong",
+}
+
+
+# Provinces split off from another (newest first): a province without an area of
+# its own is served from the one it was part of when that has an area.
+FORMER_PROVINCE = {
+    "93": "91",
+    "94": "91",
+    "95": "91",
+    "96": "92",
+    "92": "91",
+    "65": "64",
+    "76": "73",
+    "82": "81",
+    "75": "71",
+    "36": "32",
+    "21": "14",
+    "19": "16",
+}
+
+
+def _area_seats(w_name: str, covers: tuple[str, ...], n_areas: int) -> list[tuple[Any, list[Any]]]:
+    """The seat regency of each area of a region and the regencies it covers.
+
+    Areas are shared out over the region's provinces (every province gets one
+    while there are enough, then by weight, a city counting twice) so that an
+    area and its branches lie in one province; a province without an area of
+    its own is served from the one it was split off from, else the nearest code.
+    Seats, in order: the region's own city, the province's hub, then the other
+    cities and regencies by their number of districts, one area per town name."""
+    regs = _regencies_for(covers)
+    by_prov: dict[str, list[Any]] = {}
+    for r in regs:
+        by_prov.setdefault(r.parent_code, []).append(r)
+    seat_city = "Kota " + w_name.split(" ", 3)[3]
+    home = next((r.parent_code for r in regs if r.name == seat_city), covers[0].split(".")[0])
+
+    def size(r: Any) -> int:
+        return len(districts_by_regency().get(r.code, []))
+
+    candidates: dict[str, list[Any]] = {}
+    for p, members in by_prov.items():
+        firsts = [seat_city, MAIN_CITY.get(p, "")]
+        ranked = sorted(
+            members,
+            key=lambda r: (
+                firsts.index(r.name) if r.name in firsts else 2,
+                not r.name.startswith("Kota"),
+                -size(r),
+                r.code,
+            ),
+        )
+        towns: set[str] = set()  # Kota Kupang and Kabupaten Kupang are both "Kupang"
+        candidates[p] = []
+        for r in ranked:
+            if short_regency_name(r.name) not in towns:
+                towns.add(short_regency_name(r.name))
+                candidates[p].append(r)
+
+    def weight(p: str) -> int:
+        return sum(2 if r.name.startswith("Kota") else 1 for r in by_prov[p])
+
+    provs = sorted(by_prov, key=lambda p: (p != home, -weight(p), p))
+    seats_of = dict.fromkeys(provs, 0)
+    for p in provs[:n_areas]:
+        seats_of[p] = 1
+    for _ in range(n_areas - sum(seats_of.values())):
+        open_ = [p for p in provs if seats_of[p] < len(candidates[p])] or provs
+        best = max(open_, key=lambda p: (weight(p) / (seats_of[p] + 1), -provs.index(p)))
+        seats_of[best] += 1
+    seated = [p for p in provs if seats_of[p]]
+    group = {p: [p] for p in seated}
+    for p in provs:
+        if not seats_of[p]:
+            q = p
+            while q not in group and q in FORMER_PROVINCE:
+                q = FORMER_PROVINCE[q]
+            if q not in group:
+                q = min(seated, key=lambda s: (abs(int(s) - int(p)), s))
+            group[q].append(p)
+
+    out: list[tuple[Any, list[Any]]] = []
+    for p in seated:
+        k = seats_of[p]
+        seats = (candidates[p] * k)[:k]
+        rest = sorted((r for q in group[p] for r in by_prov[q] if r not in seats), key=lambda r: r.code)
+        for i, seat in enumerate(seats):
+            out.append((seat, [seat, *rest[i * len(rest) // k : (i + 1) * len(rest) // k]]))
+    return out
+
+
 @dataclass
 class PlannedUnit:
     kind: str
@@ -124,40 +257,60 @@ def plan_units(scale: Scale, rng: random.Random) -> list[PlannedUnit]:
     area_counts = [scale.areas_per_wilayah] * len(kanwil)
     for i in range(scale.areas_total - sum(area_counts)):
         area_counts[-1 - i] += 1  # the biggest regions (Surabaya, Semarang…) get the extra areas
+    regency_name = {r.code: r.name for r in regencies()}
     branches_per_area = _spread(scale.branches_total, scale.areas_total, rng)
+    upc_per_branch = iter(_spread(scale.upc_total, scale.branches_total, rng))
     area_index = 0
-    branch_codes: list[tuple[str, list[Any]]] = []
     for (w_code, w_name, covers), n_areas in zip(kanwil, area_counts, strict=True):
         units.append(PlannedUnit(UnitKind.WILAYAH, w_code, w_name, "PST", w_name.split(" ", 3)[3]))
-        regs = _regencies_for(covers)
-        cities = sorted(regs, key=lambda r: (not r.name.startswith("Kota"), r.code))
-        seats = cities[:n_areas] if len(cities) >= n_areas else (cities * n_areas)[:n_areas]
-        # Every regency of the region belongs to the area whose seat is listed first for it.
-        pools: list[list[Any]] = [[] for _ in range(n_areas)]
-        for i, r in enumerate(sorted(regs, key=lambda r: r.code)):
-            pools[i % n_areas].append(r)
-        for a in range(n_areas):
-            seat = seats[a]
+        for a, (seat, pool) in enumerate(_area_seats(w_name, covers, n_areas)):
             a_code = f"A{w_code[1:]}{a + 1:02d}"
             units.append(
                 PlannedUnit(UnitKind.AREA, a_code, f"Kantor Area {short_regency_name(seat.name)}", w_code, seat.name)
             )
             n_branches = branches_per_area[area_index]
             area_index += 1
-            districts = [(r, d) for r in pools[a] or [seat] for d in districts_by_regency().get(r.code, [])]
+            districts = [(r, d) for r in pool for d in districts_by_regency().get(r.code, [])]
             rng.shuffle(districts)
+            branches: list[tuple[str, Any, Any]] = []
             for b in range(n_branches):
                 reg, dist = districts[b % len(districts)]
                 c_code = f"C{w_code[1:]}{a + 1:02d}{b + 1:02d}"
                 suffix = f" {b // len(districts) + 1}" if b >= len(districts) else ""
                 units.append(PlannedUnit(UnitKind.CABANG, c_code, f"Cabang {dist.name}{suffix}", a_code, reg.name))
-                branch_codes.append((c_code, [d for d in districts_by_regency().get(reg.code, []) if d != dist]))
-    upc_per_branch = _spread(scale.upc_total, len(branch_codes), rng)
-    for (c_code, nearby), n_upc in zip(branch_codes, upc_per_branch, strict=True):
-        names = rng.sample(nearby, min(n_upc, len(nearby))) if nearby else []
-        for u in range(n_upc):
-            label = names[u].name if u < len(names) else f"{c_code} {u + 1}"
-            units.append(PlannedUnit(UnitKind.UPC, f"U{c_code[1:]}{u + 1:02d}", f"UPC {label}", c_code))
+                branches.append((c_code, reg, dist))
+            # UPCs are named after the districts of the branch's regency, then of
+            # its area, that no branch or other UPC of the area is named after;
+            # where the area has too few, a district gets a second outlet ("UPC Menteng 2").
+            taken = {d.name for _, _, d in branches}
+            outlets = Counter(d.name for _, _, d in branches)
+            for c_code, reg, dist in branches:
+                n_upc = next(upc_per_branch)
+                same = [d for d in districts_by_regency().get(reg.code, []) if d.name not in taken]
+                picks = rng.sample(same, min(n_upc, len(same)))
+                if len(picks) < n_upc:
+                    farther = [d for r, d in districts if r.code != reg.code and d.name not in taken]
+                    picks += rng.sample(farther, min(n_upc - len(picks), len(farther)))
+                taken.update(d.name for d in picks)
+                labels: list[tuple[Any, str]] = []
+                for d in picks:
+                    outlets[d.name] += 1
+                    labels.append((d, d.name))
+                local = districts_by_regency().get(reg.code, []) or [dist]
+                while len(labels) < n_upc:
+                    d = min(local, key=lambda x: (outlets[x.name], x.code))
+                    outlets[d.name] += 1
+                    labels.append((d, f"{d.name} {outlets[d.name]}"))
+                for u, (d, label) in enumerate(labels):
+                    units.append(
+                        PlannedUnit(
+                            UnitKind.UPC,
+                            f"U{c_code[1:]}{u + 1:02d}",
+                            f"UPC {label}",
+                            c_code,
+                            regency_name[d.parent_code],
+                        )
+                    )
     return units
 
 

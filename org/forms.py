@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from org.models import ALLOWED_PARENT_KINDS, OrgUnit
@@ -17,3 +18,10 @@ class UnitMoveForm(forms.Form):
         self.fields["new_parent"].queryset = (  # type: ignore[attr-defined]
             OrgUnit.objects.filter(kind__in=allowed).exclude(pk=unit.parent_id).order_by("path")
         )
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("Nama pengguna atau kata sandi salah. Perhatikan huruf besar/kecil."),
+        "inactive": _("Akun ini tidak aktif. Hubungi admin."),
+    }

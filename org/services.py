@@ -282,8 +282,12 @@ def me_place(
     if actor is not None and active_role(actor) in (Role.WILAYAH, Role.PUSAT) and not reason.strip():
         raise DomainError(_("Penempatan oleh Wilayah/Pusat memerlukan alasan."), field="reason")
     day = valid_from or timezone.localdate()
-    current = Placement.objects.select_for_update().filter(user=me, valid_to__isnull=True).first()
+    current = (
+        Placement.objects.select_for_update().select_related("branch").filter(user=me, valid_to__isnull=True).first()
+    )
     if current is not None:
+        # The ME must come from a branch the actor may place in too (same area for a DBA).
+        _require(actor, "org.place_me", current.branch)
         if current.branch_id == branch.pk:
             raise DomainError(_("ME sudah ditempatkan di cabang ini."), field="branch")
         if day <= current.valid_from:

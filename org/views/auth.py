@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from org import services
+from org.forms import LoginForm
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -43,6 +44,7 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
 
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:

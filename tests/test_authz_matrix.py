@@ -1,0 +1,216 @@
+"""The authorisation matrix: every role × in-scope / out-of-scope object × every
+view and endpoint. A new URL that is not listed here fails
+``test_every_endpoint_is_in_the_matrix``.
+
+Expected answers: out-of-scope objects 404, forbidden actions 403, anonymous
+pages redirect to login (302) and anonymous API calls 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from conftest import DEMO_PASSWORD
+from org.models import OrgUnit, RoleAssignment
+
+# One demo user per role, the unit they act in, and a unit outside their scope
+# (None for the roles that see the whole network).
+ROLES: dict[str, tuple[str, str, str | None]] = {
+    "ADMIN": ("admin", "PST", None),
+    "PUSAT": ("pusat", "UK-BK", None),
+    "AUDITOR": ("auditor", "UK-SPI", None),
+    "MITRA": ("mitra.pms", "UK-PMS", None),
+    "WILAYAH": ("wil.w08", "W08", "W10"),
+    "DBA": ("dba.a0801", "A0801", "A0802"),
+    "PINCA": ("pinca.c080101", "C080101", "C080102"),
+    "ME": ("me.c080101.1", "C080101", "C100101"),
+    "SALES": ("sales.c080101.1", "C080101", "C080201"),
+    "KARYAWAN": ("kry.c080101", "C080101", "C100201"),
+    "AGEN": ("agen.c080101", "C080101", "C080103"),
+}
+SEES_AUDIT = {"ADMIN", "AUDITOR"}
+MOVES_UNITS = {"ADMIN"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # URL name, namespaced
+    method: str
+    path: Callable[[dict[str, Any]], str]
+    expect: Callable[[str, bool], int]  # (role, in_scope) -> status
+    data: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    anonymous: int = 302
+    uses_object: bool = False
+    json: bool = False
+
+
+def ok(role: str, in_scope: bool) -> int:
+    return 200
+
+
+def scoped_ok(role: str, in_scope: bool) -> int:
+    return 200 if in_scope else 404
+
+
+def redirect(role: str, in_scope: bool) -> int:
+    return 302
+
+
+def audit_only(role: str, in_scope: bool) -> int:
+    return 200 if role in SEES_AUDIT else 403
+
+
+def move_rule(role: str, in_scope: bool) -> int:
+    if not in_scope:
+        return 404
+    return 302 if role in MOVES_UNITS else 403
+
+
+def _move_target(ctx: dict[str, Any]) -> dict[str, Any]:
+    # A valid new parent for the target unit: another unit of its parent's kind.
+    target: OrgUnit = ctx["target"]
+    if target.parent is None:
+        return {"new_parent": ""}
+    other = OrgUnit.objects.filter(kind=target.parent.kind).exclude(pk=target.parent_id).first()
+    return {"new_parent": other.pk if other else ""}
+
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("home", "GET", lambda c: "/", ok),
+    Endpoint("login", "GET", lambda c: "/akun/masuk/", redirect, anonymous=200),
+    Endpoint("logout", "POST", lambda c: "/akun/keluar/", redirect, anonymous=302),
+    Endpoint("password-change", "GET", lambda c: "/akun/sandi/", ok),
+    Endpoint(
+        "switch-role", "POST", lambda c: "/akun/peran/", redirect, data=lambda c: {"assignment": c["assignment"].pk}
+    ),
+    Endpoint(
+        "set-language", "POST", lambda c: "/akun/bahasa/", redirect, data=lambda c: {"language": "en"}, anonymous=302
+    ),
+    Endpoint("org:unit-tree", "GET", lambda c: "/unit/", ok),
+    Endpoint("org:unit-detail", "GET", lambda c: f"/unit/{c['target'].pk}/", scoped_ok, uses_object=True),
+    Endpoint("org:unit-children", "GET", lambda c: f"/unit/{c['target'].pk}/anak/", scoped_ok, uses_object=True),
+    Endpoint(
+        "org:unit-move",
+        "POST",
+        lambda c: f"/unit/{c['target'].pk}/pindah/",
+        move_rule,
+        data=_move_target,
+        uses_object=True,
+    ),
+    Endpoint("control:audit-list", "GET", lambda c: "/kontrol/audit/", audit_only),
+    Endpoint("healthz", "GET", lambda c: "/healthz", ok, anonymous=200),
+    Endpoint(
+        "api-token",
+        "POST",
+        lambda c: "/api/v1/auth/token/",
+        ok,
+        data=lambda c: {"username": c["username"], "password": DEMO_PASSWORD},
+        anonymous=200,
+        json=True,
+    ),
+    Endpoint("api-me", "GET", lambda c: "/api/v1/me/", ok, anonymous=401),
+    Endpoint("org-unit-list", "GET", lambda c: "/api/v1/org-units/", ok, anonymous=401),
+    Endpoint(
+        "org-unit-detail",
+        "GET",
+        lambda c: f"/api/v1/org-units/{c['target'].pk}/",
+        scoped_ok,
+        anonymous=401,
+        uses_object=True,
+    ),
+    Endpoint("api-schema", "GET", lambda c: "/api/schema/", ok, anonymous=401),
+    Endpoint("api-docs", "GET", lambda c: "/api/docs/", ok, anonymous=401),
+    # Django's admin: only staff accounts (created by an operator) get in; no demo role is staff.
+    Endpoint("admin:index", "GET", lambda c: "/admin/", redirect, anonymous=302),
+]
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for role, (_username, _own, other) in ROLES.items():
+        for ep in ENDPOINTS:
+            cases.append(pytest.param(role, ep, True, id=f"{role}-{ep.name}-in"))
+            if ep.uses_object and other is not None:
+                cases.append(pytest.param(role, ep, False, id=f"{role}-{ep.name}-out"))
+    return cases
+
+
+def _request(client: Client, ep: Endpoint, ctx: dict[str, Any]) -> Any:
+    path = ep.path(ctx)
+    data = ep.data(ctx) if ep.data else {}
+    if ep.method == "GET":
+        return client.get(path)
+    if ep.json:
+        return client.post(path, data, content_type="application/json")
+    return client.post(path, data)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "ep", "in_scope"), _cases())
+def test_matrix(role: str, ep: Endpoint, in_scope: bool) -> None:
+    from org.models import User
+
+    username, own_code, other_code = ROLES[role]
+    user = User.objects.get(username=username)
+    assignment = RoleAssignment.objects.get(user=user, role=role)
+    target_code = own_code if in_scope else other_code
+    assert target_code is not None
+    ctx = {"username": username, "assignment": assignment, "target": OrgUnit.objects.get(code=target_code)}
+    client = Client()
+    client.force_login(user)
+    response = _request(client, ep, ctx)
+    expected = ep.expect(role, in_scope)
+    assert response.status_code == expected, f"{role} {ep.method} {ep.path(ctx)}: {response.status_code} != {expected}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+def test_matrix_anonymous(ep: Endpoint) -> None:
+    ctx = {
+        "username": "nobody",
+        "assignment": RoleAssignment.objects.first(),
+        "target": OrgUnit.objects.get(code="C080101"),
+    }
+    response = _request(Client(), ep, ctx)
+    expected = 400 if ep.name == "api-token" else ep.anonymous  # wrong credentials
+    assert response.status_code == expected
+
+
+@pytest.mark.django_db
+def test_out_of_scope_answers_the_same_as_missing(client_for: Any) -> None:
+    """A 404 for another branch's unit must not differ from a unit that does not exist."""
+    c = client_for("me.c080101.1")
+    other = OrgUnit.objects.get(code="C100101")
+    missing = c.get("/unit/999999/")
+    hidden = c.get(f"/unit/{other.pk}/")
+    assert hidden.status_code == missing.status_code == 404
+    assert other.name.encode() not in hidden.content
+
+
+def _url_names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            if p.namespace == "admin":
+                names.add("admin:index")
+                continue
+            names |= _url_names(p, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            names.add(prefix + p.name)
+    return names
+
+
+def test_every_endpoint_is_in_the_matrix() -> None:
+    listed = {e.name for e in ENDPOINTS}
+    # DRF's format-suffix duplicates of router views resolve to the same views.
+    existing = {n for n in _url_names(get_resolver()) if not n.endswith("-format")}
+    missing = existing - listed
+    assert not missing, f"endpoints missing from the authorisation matrix: {sorted(missing)}"
+    assert not listed - existing, f"matrix lists endpoints that no longer exist: {sorted(listed - existing)}"
