@@ -51,7 +51,7 @@ def active_assignment(user: Any) -> RoleAssignment | None:
         return None
     cached = getattr(user, _CACHE_ATTR, False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     chosen = None
     if user.current_assignment_id:
         chosen = active_assignments(user).filter(pk=user.current_assignment_id).first()

@@ -97,7 +97,7 @@ class MeView(APIView):
 
 
 class OrgUnitSerializer(serializers.ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    parent: Any = serializers.PrimaryKeyRelatedField(read_only=True)
     parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
@@ -142,7 +142,7 @@ class OrgUnitViewSet(viewsets.ReadOnlyModelViewSet):
             errors["parent"] = [_("Id induk harus berupa angka.")]
         if errors:
             raise ValidationError(errors)
-        return selectors.org_units_for_api(self.request.user, kind=kind, parent=parent)
+        return selectors.org_units_for_api(self.request.user, kind=kind, parent=int(parent) if parent else None)
 
     def get_object(self) -> OrgUnit:
         return get_unit_for_user(self.request.user, self.kwargs["pk"])

@@ -16,7 +16,7 @@ class UnitMoveForm(forms.Form):
         super().__init__(*args, **kwargs)
         allowed = ALLOWED_PARENT_KINDS.get(unit.kind, set())
         self.fields["new_parent"].queryset = (  # type: ignore[attr-defined]
-            OrgUnit.objects.filter(kind__in=allowed).exclude(pk=unit.parent_id).order_by("path")
+            OrgUnit.objects.filter(kind__in=allowed).exclude(pk=unit.parent_id or 0).order_by("path")
         )
 
 

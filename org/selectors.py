@@ -97,7 +97,7 @@ def scope_kind_counts(user: Any) -> dict[str, int]:
     return counts
 
 
-def org_units_for_api(user: Any, *, kind: str | None = None, parent: str | None = None) -> QuerySet[OrgUnit]:
+def org_units_for_api(user: Any, *, kind: str | None = None, parent: int | None = None) -> QuerySet[OrgUnit]:
     qs = visible_units(user).select_related("parent")
     if kind:
         qs = qs.filter(kind=kind)

@@ -84,8 +84,9 @@ def password_change(request: HttpRequest) -> HttpResponse:
 def switch_role(request: HttpRequest) -> HttpResponse:
     try:
         assignment = services.active_role_switch(
-            user=request.user, assignment_id=int(request.POST.get("assignment", "0"))
-        )  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]
+            assignment_id=int(request.POST.get("assignment", "0")),
+        )
     except (DomainError, ValueError):
         messages.error(request, _("Peran tersebut tidak tersedia untuk Anda."))
     else:
