@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from faker import Faker
 
 from control import audit
@@ -494,4 +494,12 @@ def load(*, scale: str, seed: int, progress: Callable[[str, int], Any]) -> dict[
                 object_id=f"{scale}:{seed}",
                 after=created | {"digest": digest},
             )
+    if any(created.values()) and connection.vendor == "postgresql":
+        # Fresh planner statistics: right after a bulk load the tables look empty
+        # to the planner until autovacuum gets round to them.
+        tables = ", ".join(
+            connection.ops.quote_name(m._meta.db_table) for m in (OrgUnit, User, RoleAssignment, Placement)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
     return created

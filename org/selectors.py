@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Count, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from org.access import filter_to_scope, unit_in_scope, visible_units
-from org.models import OrgUnit, RoleAssignment, UnitKind
+from org.models import PATH_SEPARATOR, OrgUnit, RoleAssignment, UnitKind
 
 
 def _active_q(prefix: str = "") -> Q:
@@ -17,6 +17,35 @@ def _active_q(prefix: str = "") -> Q:
     return Q(**{f"{prefix}valid_from__lte": day}) & (
         Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gt": day})
     )
+
+
+class PathWithin(Func):
+    """``PathWithin(path, root_path)``: the path lies in the subtree whose path is
+    ``root_path`` (a prefix of it), where ``root_path`` is a column (``OuterRef``).
+
+    ``path__startswith=OuterRef(...)`` becomes ``LIKE <column> || '%'``, which no
+    index can serve, so a correlated subtree count scanned the whole unit table
+    once per row. On PostgreSQL this is a byte-wise range instead,
+    ``path ~>=~ root AND path ~<~ root-with-its-last-"/"-bumped``, which the
+    ``varchar_pattern_ops`` path index serves; elsewhere a plain prefix compare."""
+
+    arity = 2
+    output_field = BooleanField()
+
+    def _sides(self, compiler: Any, connection: Any) -> tuple[str, list[Any], str, list[Any]]:
+        lhs, lhs_params = compiler.compile(self.source_expressions[0])
+        rhs, rhs_params = compiler.compile(self.source_expressions[1])
+        return lhs, list(lhs_params), rhs, list(rhs_params)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        lhs, lp, rhs, rp = self._sides(compiler, connection)
+        return f"SUBSTR({lhs}, 1, LENGTH({rhs})) = {rhs}", [*lp, *rp, *rp]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        lhs, lp, rhs, rp = self._sides(compiler, connection)
+        # Paths end with the separator, so "under root" = [root, root[:-1] + next char).
+        after_separator = chr(ord(PATH_SEPARATOR) + 1)
+        return f"({lhs} ~>=~ {rhs} AND {lhs} ~<~ (LEFT({rhs}, -1) || %s))", [*lp, *rp, *lp, *rp, after_separator]
 
 
 def with_counts(qs: QuerySet[OrgUnit]) -> QuerySet[OrgUnit]:
@@ -31,7 +60,7 @@ def with_counts(qs: QuerySet[OrgUnit]) -> QuerySet[OrgUnit]:
         .values("n")
     )
     people_subtree = (
-        RoleAssignment.objects.filter(_active_q(), unit__path__startswith=OuterRef("path"))
+        RoleAssignment.objects.filter(_active_q(), PathWithin("unit__path", OuterRef("path")))
         .order_by()
         .annotate(g=Value(1))
         .values("g")

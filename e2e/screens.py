@@ -1,0 +1,155 @@
+"""Screenshots of the main pages, for looking at them (a tool, not a test).
+
+Against a running dev server (``make run`` or ``manage.py runserver``) with the small demo network::
+
+    .venv/bin/python e2e/screens.py --base-url http://127.0.0.1:8000 [--only home,tree] [--lockout]
+
+Logs in as the demo users and saves full-page PNGs at 390 px (a cheap phone) and 1280 px (a desk)
+into ``screenshots/`` (git-ignored), and prints any horizontal overflow. Uses Debian's Chromium; never
+downloads a browser.
+
+With DEBUG on, ``not-found`` shows Django's debug 404, not ours: point the script at a server with DEBUG
+off to see the real page. ``--lockout`` fails six logins for a made-up username; django-axes then
+blocks the whole client IP (see AXES_LOCKOUT_PARAMETERS), so run ``manage.py axes_reset`` afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+DEMO_PASSWORD = "Sinergi#Demo2026"
+WIDTHS = (390, 1280)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+def login(page: Any, username: str) -> None:
+    page.goto("/akun/masuk/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.locator("nav.mainnav").wait_for()
+
+
+def tree_expanded(page: Any) -> None:
+    """The tree with the root's children loaded, the first area and its first branch opened."""
+    page.goto("/unit/")
+    page.locator("ul.tree > li > details > ul.tree-children > li[data-unit]").first.wait_for()
+    for code in ("A0801", "C080101"):
+        node = page.locator(f"li[data-unit={code}]")
+        node.locator(":scope > details > summary > .kind").click()
+        node.locator("ul.tree-children > li[data-unit]").first.wait_for()
+
+
+def unit_page(code: str) -> Callable[[Any], None]:
+    def go(page: Any) -> None:
+        page.goto("/unit/")
+        page.locator("ul.tree > li > details > ul.tree-children > li[data-unit]").first.wait_for()
+        link = page.locator(f"li[data-unit={code}] a").first
+        if link.count() == 0:  # deeper than the first level: open its parent area first
+            tree_expanded(page)
+            link = page.locator(f"li[data-unit={code}] a").first
+        page.goto(link.get_attribute("href"))
+
+    return go
+
+
+def goto(path: str) -> Callable[[Any], None]:
+    return lambda page: page.goto(path)
+
+
+def lockout(page: Any) -> None:
+    for _ in range(6):
+        page.goto("/akun/masuk/")
+        page.fill("#id_username", "tidak.ada")
+        page.fill("#id_password", "salah")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    username: str | None
+    action: Callable[[Any], None]
+
+
+SHOTS = [
+    Shot("login", None, goto("/akun/masuk/")),
+    Shot("home-pinca", "pinca.c080101", goto("/")),
+    Shot("home-wilayah", "wil.w08", goto("/")),
+    Shot("home-me", "me.c080101.1", goto("/")),
+    Shot("home-pltdba", "plt.dba", goto("/")),
+    Shot("tree", "wil.w08", tree_expanded),
+    Shot("unit-branch", "wil.w08", unit_page("C080101")),
+    Shot("unit-area", "wil.w08", unit_page("A0801")),
+    Shot("audit", "auditor", goto("/kontrol/audit/")),
+    Shot("not-found", "me.c080101.1", goto("/unit/99999999/")),
+    Shot("forbidden", "me.c080101.1", goto("/kontrol/audit/")),
+    Shot("password", "pinca.c080101", goto("/akun/sandi/")),
+]
+LOCKOUT = Shot("lockout", None, lockout)
+
+
+def take(browser: Any, base_url: str, shot: Shot, out: Path) -> None:
+    for width in WIDTHS:
+        context = browser.new_context(base_url=base_url, viewport={"width": width, "height": 800}, locale="id-ID")
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        try:
+            if shot.username:
+                login(page, shot.username)
+            shot.action(page)
+            page.wait_for_load_state("networkidle")
+            target = out / f"{shot.name}-{width}.png"
+            page.screenshot(path=str(target), full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            note = f"  (horizontal overflow {overflow}px)" if overflow > 0 else ""
+            print(f"{target.relative_to(out.parent)}{note}")
+        finally:
+            context.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--only", default="", help="comma-separated shot names")
+    parser.add_argument("--lockout", action="store_true", help="also lock out a made-up username (and show it)")
+    args = parser.parse_args(argv)
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("Chromium not found on PATH (apt-get install chromium).", file=sys.stderr)
+        return 2
+    wanted = {n for n in args.only.split(",") if n}
+    shots = SHOTS + ([LOCKOUT] if args.lockout else [])
+    shots = [s for s in shots if not wanted or s.name in wanted]
+    args.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for shot in shots:
+                take(browser, args.base_url.rstrip("/"), shot, args.out)
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
