@@ -19,11 +19,14 @@ def home(request: HttpRequest) -> HttpResponse:
     assignment = active_assignment(request.user)
     roots = list(selectors.tree_roots(request.user))
     root = roots[0] if roots else None
+    kind_counts = selectors.scope_kind_counts(request.user) if root else {}
+    if root:
+        kind_counts.pop(root.kind, None)  # "1 Kantor Cabang" tells a branch head nothing
     context = {
         "assignment": assignment,
         "root": root,
         "children": list(selectors.unit_children(request.user, root)) if root else [],
-        "kind_counts": selectors.scope_kind_counts(request.user) if root else {},
+        "kind_counts": kind_counts,
     }
     return render(request, "core/home.html", context)
 

@@ -182,3 +182,5 @@ rules.add_perm("org.assign_role", role_is(Role.ADMIN))
 rules.add_perm("org.place_me", branch_in_own_area | (role_is(Role.WILAYAH, Role.PUSAT) & object_in_scope))
 rules.add_perm("control.view_audit", role_is(Role.AUDITOR, Role.ADMIN))
 rules.add_perm("core.use_app", has_any_role)
+# Only who integrates or oversees sees the API docs in the menu (the docs stay reachable).
+rules.add_perm("core.see_api_docs", role_is(Role.ADMIN, Role.PUSAT, Role.AUDITOR))

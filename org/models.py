@@ -66,9 +66,8 @@ class OrgUnit(TimeStampedModel):
         verbose_name_plural = _("unit organisasi")
         ordering = ["path"]
         indexes = [
-            # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%';
-            # other databases ignore opclasses and use the unique index.
-            models.Index(fields=["path"], name="org_unit_path_prefix", opclasses=["varchar_pattern_ops"]),
+            # No extra index on path: for a unique CharField Django already adds a
+            # varchar_pattern_ops index on PostgreSQL (…_like), which serves prefix queries.
             models.Index(fields=["kind", "parent"], name="org_unit_kind_parent"),
         ]
         constraints = [
@@ -112,8 +111,8 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    PUSAT = "PUSAT", _("Kantor Pusat (bisnis kelembagaan)")
-    WILAYAH = "WILAYAH", _("Kantor Wilayah")
+    PUSAT = "PUSAT", _("Staf Bisnis Kelembagaan Pusat")
+    WILAYAH = "WILAYAH", _("Staf Kelembagaan Wilayah")
     DBA = "DBA", _("Deputy Bisnis Area")
     PINCA = "PINCA", _("Pemimpin Cabang")
     ME = "ME", _("Marketing Executive")

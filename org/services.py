@@ -276,7 +276,7 @@ def me_place(
     and the ME role at the old branch end that day; history is kept."""
     _require(actor, "org.place_me", branch)
     if branch.kind != UnitKind.CABANG:
-        raise DomainError(_("Marketing Executive ditempatkan di Kantor Cabang."), field="branch")
+        raise DomainError(_("Marketing Executive harus ditempatkan di Kantor Cabang."), field="branch")
     from org.access import active_role
 
     if actor is not None and active_role(actor) in (Role.WILAYAH, Role.PUSAT) and not reason.strip():

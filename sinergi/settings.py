@@ -124,7 +124,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Lockout after repeated failed logins (django-axes), per username.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "org.views.auth.lockout_response"
 AXES_VERBOSE = False
@@ -191,7 +191,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-SILENCED_SYSTEM_CHECKS: list[str] = []
+# axes.W006 asks to lock by client address too. We lock the *account* (what the
+# guideline's users expect and the issue asks); locking by address would lock a whole
+# branch behind one NAT, or everyone behind the load balancer, after one person's typos.
+SILENCED_SYSTEM_CHECKS: list[str] = ["axes.W006"]
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -40,9 +40,11 @@ def test_lockout_after_repeated_failures_even_with_the_right_password() -> None:
     again = c.post("/akun/masuk/", {"username": "me.c080101.1", "password": DEMO_PASSWORD})
     assert again.status_code == 429
     assert "_auth_user_id" not in c.session
-    # Another user is not affected (from another client address).
+    # The account is locked, not the address: a colleague at the same branch still gets in.
+    assert c.post("/akun/masuk/", {"username": "pinca.c080101", "password": DEMO_PASSWORD}).status_code == 302
+    # ...and the locked account stays locked from another address too.
     other = Client(REMOTE_ADDR="10.9.9.9")
-    assert other.post("/akun/masuk/", {"username": "pinca.c080101", "password": DEMO_PASSWORD}).status_code == 302
+    assert other.post("/akun/masuk/", {"username": "me.c080101.1", "password": DEMO_PASSWORD}).status_code == 429
 
 
 def test_token_endpoint_lockout_applies() -> None:
