@@ -16,19 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import call_command
 
+from e2e.browser import CHROMIUM_ARGS, DEMO_PASSWORD
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # (and the fixtures) would otherwise be refused as "async unsafe".
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-DEMO_PASSWORD = "Sinergi#Demo2026"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 10_000
 
 

@@ -9,8 +9,8 @@ into ``screenshots/`` (git-ignored), and prints any horizontal overflow. Uses De
 downloads a browser.
 
 With DEBUG on, ``not-found`` shows Django's debug 404, not ours: point the script at a server with DEBUG
-off to see the real page. ``--lockout`` fails six logins for a made-up username; django-axes then
-blocks the whole client IP (see AXES_LOCKOUT_PARAMETERS), so run ``manage.py axes_reset`` afterwards.
+off to see the real page. ``--lockout`` fails six logins for a made-up username, which django-axes then locks
+(see AXES_LOCKOUT_PARAMETERS); ``manage.py axes_reset`` clears it.
 """
 
 from __future__ import annotations
@@ -25,16 +25,10 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-DEMO_PASSWORD = "Sinergi#Demo2026"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from e2e.browser import CHROMIUM_ARGS, DEMO_PASSWORD  # noqa: E402
+
 WIDTHS = (390, 1280)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 
 
