@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@test -f .env || printf '# Development settings for manage.py (see README, Settings)\nDEBUG=1\n' > .env
 	@touch $@
 
 install: $(VENV)/.installed

@@ -14,6 +14,10 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A developer's `.env` (git-ignored; `make install` writes DEBUG=1 into it) lets plain
+# `python manage.py …` run in development. Real environment variables always win.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 
