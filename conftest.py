@@ -33,6 +33,13 @@ def _fast_password_hasher(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _tasks_inline_and_private_media(settings: Any, tmp_path: Any) -> None:
+    # Background work runs inline in tests; uploads go to a per-test folder.
+    settings.TASKS_MODE = "eager"
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
 def _default_language(settings: Any) -> None:
     settings.LANGUAGE_CODE = "id"
 

@@ -138,6 +138,53 @@ def visible_people_assignments(user: Any) -> QuerySet[RoleAssignment]:
     return filter_to_scope(RoleAssignment.objects.all(), user)
 
 
+# --- Records owned by a branch (institutions, and later activities, closings…) -------------
+
+
+def filter_owned_to_scope(
+    qs: QuerySet[M], user: Any, *, branch: str = "branch", area: str = "area", region: str = "region"
+) -> QuerySet[M]:
+    """Scope rows that carry their branch, area and region ids (denormalised) by
+    one indexed equality on the id of the user's scope root, not a path join."""
+    root = scope_root(user)
+    path = scope_path(user)
+    if path is None or root is None:
+        return qs.none()
+    if path == "":
+        return qs
+    field = {UnitKind.CABANG: branch, UnitKind.AREA: area, UnitKind.WILAYAH: region}.get(root.kind)  # type: ignore[call-overload]
+    if field is None:
+        return qs.filter(**{f"{branch}__path__startswith": path})
+    return qs.filter(**{f"{field}_id": root.pk})
+
+
+def visible_institutions(user: Any) -> QuerySet[Any]:
+    from institutions.models import Institution
+
+    return filter_owned_to_scope(Institution.objects.live(), user)
+
+
+def get_institution_for_user(user: Any, pk: Any, *, action: str | None = None, queryset: Any = None) -> Any:
+    """404 outside the scope (or merged away); 403 when ``action`` is not allowed."""
+    from institutions.models import Institution
+
+    qs = queryset if queryset is not None else visible_institutions(user)
+    try:
+        inst = qs.select_related("branch", "area", "region", "me", "parent").get(pk=int(pk))
+    except (Institution.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
+    if action and not user.has_perm(action, inst):
+        raise PermissionDenied
+    return inst
+
+
+def reads_as_owner(user: Any, inst: Any) -> bool:
+    """The user works in the institution's own branch: reading its contacts'
+    personal data is their daily work and is not logged individually."""
+    a = active_assignment(user)
+    return a is not None and a.role in BRANCH_ROLES and scope_path(user) == inst.branch.path
+
+
 # --- Rules (actions) -------------------------------------------------------------------
 
 
@@ -171,6 +218,18 @@ def branch_in_own_area(user: User, branch: Any) -> bool:
     )
 
 
+@rules.predicate
+def is_assigned_me(user: User, obj: Any) -> bool:
+    return obj is not None and getattr(obj, "me_id", None) == user.pk
+
+
+@rules.predicate
+def branch_is_own(user: User, obj: Any) -> bool:
+    """``obj`` (a branch, or a record owned by one) is the branch the user works in."""
+    unit = obj if isinstance(obj, OrgUnit) else getattr(obj, "unit", None)
+    return unit is not None and scope_path(user) == unit.path
+
+
 has_any_role = rules.predicate(lambda user: active_assignment(user) is not None, name="has_any_role")
 
 rules.add_perm("org.view_unit", object_in_scope)
@@ -180,6 +239,24 @@ rules.add_perm("org.assign_role", role_is(Role.ADMIN))
 # ME placement: the DBA of the branch's area; Wilayah/Pusat only in exceptional
 # cases (the service then requires a reason).
 rules.add_perm("org.place_me", branch_in_own_area | (role_is(Role.WILAYAH, Role.PUSAT) & object_in_scope))
+# Institutions (potensi kelembagaan). Writers: the ME on what is assigned to them
+# (and new ones in their own branch), the Pinca on their branch, DBA/Wilayah/Pusat
+# within their scope. A rule with an object also requires that object in scope.
+INSTITUTION_MANAGERS = (Role.PINCA, Role.DBA, Role.WILAYAH, Role.PUSAT)
+_manager = role_is(*INSTITUTION_MANAGERS)
+_me = role_is(Role.ME)
+rules.add_perm("institutions.view", object_in_scope)
+rules.add_perm("institutions.create", _manager | _me)
+rules.add_perm("institutions.create_in", object_in_scope & (_manager | (_me & branch_is_own)))
+rules.add_perm("institutions.change", object_in_scope & (_manager | (_me & is_assigned_me)))
+rules.add_perm("institutions.reassign_me", object_in_scope & _manager)
+rules.add_perm("institutions.move_branch", object_in_scope & role_is(Role.DBA, Role.WILAYAH, Role.PUSAT))
+rules.add_perm("institutions.merge", object_in_scope & _manager)
+rules.add_perm("institutions.view_contacts", object_in_scope & ~role_is(Role.AGEN, Role.KARYAWAN, Role.MITRA))
+rules.add_perm("institutions.manage_contacts", object_in_scope & (_manager | (_me & is_assigned_me)))
+rules.add_perm("institutions.import", _manager | _me)
+rules.add_perm("institutions.export", has_any_role & ~role_is(Role.AGEN))
+rules.add_perm("institutions.view_access_log", role_is(Role.AUDITOR, Role.ADMIN))
 rules.add_perm("control.view_audit", role_is(Role.AUDITOR, Role.ADMIN))
 rules.add_perm("core.use_app", has_any_role)
 # Only who integrates or oversees sees the API docs in the menu (the docs stay reachable).

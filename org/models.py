@@ -59,6 +59,11 @@ class OrgUnit(TimeStampedModel):
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     function = models.CharField(_("fungsi"), max_length=24, choices=WorkUnitFunction.choices, blank=True, default="")
     city = models.CharField(_("kota/kabupaten"), max_length=80, blank=True, default="")
+    # Where the office is: the regency code of core/data/wilayah and its
+    # coordinates, used for an institution's distance to its branch.
+    regency_code = models.CharField(_("kode kabupaten/kota"), max_length=5, blank=True, default="")
+    latitude = models.DecimalField(_("lintang"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("bujur"), max_digits=9, decimal_places=6, null=True, blank=True)
     is_active = models.BooleanField(_("aktif"), default=True)
 
     class Meta:

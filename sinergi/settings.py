@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "core",
     "org",
     "control",
+    "institutions",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +159,24 @@ STORAGES = {
         )
     },
 }
+
+# --- Background tasks and uploads -------------------------------------------
+# "thread": long work (large imports) runs in a background thread of the web
+# process after the request's transaction commits; "eager": it runs inline
+# (tests). The job row keeps status and progress either way, and
+# `manage.py run_jobs` picks up jobs a restarted process left behind.
+TASKS_MODE = env.str("TASKS_MODE", default="thread")
+# Spreadsheet imports: the upload limit, the rows a file may hold, how far a
+# .xlsx may expand when unzipped (zip-bomb guard), and from how many rows the
+# work goes to the background with a progress bar.
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=100 * 1024 * 1024)
+IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
+IMPORT_BACKGROUND_FROM_ROWS = env.int("IMPORT_BACKGROUND_FROM_ROWS", default=1000)
+EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=200_000)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024  # JSON API bodies (batch imports)
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -28,6 +28,7 @@ urlpatterns = [
     path("akun/bahasa/", auth_views_local.set_language, name="set-language"),
     path("unit/", include("org.urls")),
     path("kontrol/", include("control.urls")),
+    path("lembaga/", include("institutions.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

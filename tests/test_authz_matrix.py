@@ -8,8 +8,6 @@ pages redirect to login (302) and anonymous API calls 401.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,59 +15,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import DEMO_PASSWORD
+from institutions.tests.authz_api import ENDPOINTS as INSTITUTION_API
+from institutions.tests.authz_imports import ENDPOINTS as INSTITUTION_IMPORTS
+from institutions.tests.authz_pages import ENDPOINTS as INSTITUTION_PAGES
 from org.models import OrgUnit, RoleAssignment
-
-# One demo user per role, the unit they act in, and a unit outside their scope
-# (None for the roles that see the whole network).
-ROLES: dict[str, tuple[str, str, str | None]] = {
-    "ADMIN": ("admin", "PST", None),
-    "PUSAT": ("pusat", "UK-BK", None),
-    "AUDITOR": ("auditor", "UK-SPI", None),
-    "MITRA": ("mitra.pms", "UK-PMS", None),
-    "WILAYAH": ("wil.w08", "W08", "W10"),
-    "DBA": ("dba.a0801", "A0801", "A0802"),
-    "PINCA": ("pinca.c080101", "C080101", "C080102"),
-    "ME": ("me.c080101.1", "C080101", "C100101"),
-    "SALES": ("sales.c080101.1", "C080101", "C080201"),
-    "KARYAWAN": ("kry.c080101", "C080101", "C100201"),
-    "AGEN": ("agen.c080101", "C080101", "C080103"),
-}
-SEES_AUDIT = {"ADMIN", "AUDITOR"}
-MOVES_UNITS = {"ADMIN"}
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    name: str  # URL name, namespaced
-    method: str
-    path: Callable[[dict[str, Any]], str]
-    expect: Callable[[str, bool], int]  # (role, in_scope) -> status
-    data: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    anonymous: int = 302
-    uses_object: bool = False
-    json: bool = False
-
-
-def ok(role: str, in_scope: bool) -> int:
-    return 200
-
-
-def scoped_ok(role: str, in_scope: bool) -> int:
-    return 200 if in_scope else 404
-
-
-def redirect(role: str, in_scope: bool) -> int:
-    return 302
-
-
-def audit_only(role: str, in_scope: bool) -> int:
-    return 200 if role in SEES_AUDIT else 403
-
-
-def move_rule(role: str, in_scope: bool) -> int:
-    if not in_scope:
-        return 404
-    return 302 if role in MOVES_UNITS else 403
+from tests.authz import MOVES_UNITS, ROLES, SEES_AUDIT, Endpoint, audit_only, move_rule, ok, redirect, scoped_ok  # noqa: F401
 
 
 def _move_target(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +81,42 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 
+# Each module lists its own endpoints beside its tests (same Endpoint shape).
+ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API
+
+
+def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
+    """What an endpoint may need: the user, the target unit, an institution under
+    it (one assigned to the user first, so an ME's own work is the in-scope
+    case), that institution's first live contact, and another institution in
+    the same branch (for merges)."""
+    from django.db.models import Case, IntegerField, When
+
+    from institutions.models import Institution
+
+    user_id = assignment.user_id if assignment else None
+    institutions = (
+        Institution.objects.live()
+        .filter(branch__path__startswith=target.path)
+        .order_by(Case(When(me_id=user_id, then=0), default=1, output_field=IntegerField()), "id")
+    )
+    inst = institutions.select_related("branch").first()
+    contact = inst.contacts.filter(erased_at__isnull=True).order_by("id").first() if inst else None
+    sibling = (
+        Institution.objects.live().filter(branch_id=inst.branch_id).exclude(pk=inst.pk).order_by("id").first()
+        if inst
+        else None
+    )
+    return {
+        "username": username,
+        "assignment": assignment,
+        "target": target,
+        "institution": inst,
+        "contact": contact,
+        "sibling": sibling,
+    }
+
+
 def _cases() -> list[Any]:
     cases = []
     for role, (_username, _own, other) in ROLES.items():
@@ -161,7 +147,7 @@ def test_matrix(role: str, ep: Endpoint, in_scope: bool) -> None:
     assignment = RoleAssignment.objects.get(user=user, role=role)
     target_code = own_code if in_scope else other_code
     assert target_code is not None
-    ctx = {"username": username, "assignment": assignment, "target": OrgUnit.objects.get(code=target_code)}
+    ctx = _context(username, assignment, OrgUnit.objects.get(code=target_code))
     client = Client()
     client.force_login(user)
     response = _request(client, ep, ctx)
@@ -172,11 +158,7 @@ def test_matrix(role: str, ep: Endpoint, in_scope: bool) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
 def test_matrix_anonymous(ep: Endpoint) -> None:
-    ctx = {
-        "username": "nobody",
-        "assignment": RoleAssignment.objects.first(),
-        "target": OrgUnit.objects.get(code="C080101"),
-    }
+    ctx = _context("nobody", RoleAssignment.objects.first(), OrgUnit.objects.get(code="C080101"))
     response = _request(Client(), ep, ctx)
     expected = 400 if ep.name == "api-token" else ep.anonymous  # wrong credentials
     assert response.status_code == expected

@@ -1,0 +1,8 @@
+"""Authorisation-matrix entries for this part of the institutions module
+(collected by tests/test_authz_matrix.py)."""
+
+from __future__ import annotations
+
+from tests.authz import Endpoint
+
+ENDPOINTS: list[Endpoint] = []
