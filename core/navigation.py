@@ -20,6 +20,7 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem(_("Beranda"), "home", section="home"),
+    NavItem(_("Lembaga"), "institutions:list", perm="core.use_app", section="institutions"),
     NavItem(_("Struktur organisasi"), "org:unit-tree", section="org"),
     NavItem(_("Jejak audit"), "control:audit-list", perm="control.view_audit", section="audit"),
     NavItem(_("Dokumentasi API"), "api-docs", perm="core.see_api_docs", section="api"),

@@ -21,9 +21,10 @@ TYPE_POINTS = 20
 VALUE_POINTS = 35
 DISTANCE_POINTS = 15
 
-# Full size points from this many employees/members; full value points from this estimate (Rp).
-SIZE_FULL_AT = 10_000
-VALUE_FULL_AT = 50_000_000_000
+# Size and value count on a log scale between a floor (no points) and a ceiling
+# (full points): 10 → 10,000 employees/members; Rp 10 juta → Rp 50 miliar.
+SIZE_FLOOR, SIZE_FULL_AT = 10, 10_000
+VALUE_FLOOR, VALUE_FULL_AT = 10_000_000, 50_000_000_000
 # Full distance points up to NEAR_KM, none from FAR_KM, linear in between.
 NEAR_KM = 5.0
 FAR_KM = 50.0
@@ -66,10 +67,10 @@ class Score:
     parts: list[ScorePart]
 
 
-def _log_share(value: float, full_at: float) -> float:
-    if value <= 0:
+def _log_share(value: float, floor: float, full_at: float) -> float:
+    if value <= floor:
         return 0.0
-    return min(1.0, math.log10(1 + value) / math.log10(1 + full_at))
+    return min(1.0, math.log10(value / floor) / math.log10(full_at / floor))
 
 
 def distance_to_branch(
@@ -111,9 +112,9 @@ def compute(
         branch_longitude=getattr(branch, "longitude", None),
         branch_regency_code=getattr(branch, "regency_code", "") or "",
     )
-    size = SIZE_POINTS * _log_share(member_count or 0, SIZE_FULL_AT)
+    size = SIZE_POINTS * _log_share(member_count or 0, SIZE_FLOOR, SIZE_FULL_AT)
     kind = TYPE_POINTS * TYPE_WEIGHT.get(type, 0.4)
-    value = VALUE_POINTS * _log_share(float(potential_value or 0), VALUE_FULL_AT)
+    value = VALUE_POINTS * _log_share(float(potential_value or 0), VALUE_FLOOR, VALUE_FULL_AT)
     if km <= NEAR_KM:
         near = 1.0
     elif km >= FAR_KM:

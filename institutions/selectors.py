@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from institutions.models import Contact, ImportJob, Institution, Ownership
 from institutions.normalise import npwp_digits, search_terms
@@ -130,18 +132,20 @@ def branch_ranking(user: Any, branch: OrgUnit) -> QuerySet[Institution]:
     )
 
 
-def potential_by_unit(user: Any, *, level: str) -> list[dict[str, Any]]:
+def potential_by_unit(user: Any, *, level: str, unit_id: int | None = None) -> list[dict[str, Any]]:
     """Aggregate potential per branch (``level="branch"``) or per area
     (``"area"``) or region (``"region"``) in the user's scope: one GROUP BY over
     the denormalised owner ids. Used by the potential page and by ME placement."""
     field = {"branch": "branch", "area": "area", "region": "region"}[level]
+    base = filter_owned_to_scope(Institution.objects.live().filter(status="AKTIF"), user)
+    if unit_id is not None:
+        base = base.filter(**{f"{field}_id": unit_id})
     rows = (
-        filter_owned_to_scope(Institution.objects.live().filter(status="AKTIF"), user)
-        .values(f"{field}_id")
+        base.values(f"{field}_id")
         .annotate(
             institutions=Count("id"),
             score_total=Coalesce(Sum("score"), 0),
-            value_total=Coalesce(Sum("potential_value"), 0),
+            value_total=Coalesce(Sum("potential_value"), Value(Decimal(0)), output_field=DecimalField()),
             members_total=Coalesce(Sum("member_count"), 0),
             unassigned=Count("id", filter=Q(me__isnull=True)),
         )
@@ -161,3 +165,35 @@ def contacts_of(inst: Institution) -> QuerySet[Contact]:
 def import_jobs_for(user: Any) -> QuerySet[ImportJob]:
     """A user's own import jobs (an import is personal work)."""
     return ImportJob.objects.filter(created_by=user).select_related("unit").order_by("-created_at", "-id")
+
+
+TIMELINE_LABELS = {
+    "institution.create": _("Lembaga didaftarkan"),
+    "institution.update": _("Data lembaga diubah"),
+    "institution.reassign": _("Cabang/ME pengelola diganti"),
+    "institution.merge": _("Lembaga lain digabung ke sini"),
+    "contact.create": _("Kontak ditambahkan"),
+    "contact.restrict": _("Pemrosesan data kontak dibatasi"),
+    "contact.unrestrict": _("Pembatasan data kontak dicabut"),
+    "contact.erase": _("Data kontak dihapus atas permintaan"),
+}
+
+
+def timeline(inst: Institution, contact_ids: list[int], limit: int = 30) -> list[dict[str, Any]]:
+    """What happened to the institution, newest first, from the audit trail.
+    Later modules (activities, agreements, closings) add their entries here."""
+    from control.models import AuditEvent
+
+    events = AuditEvent.objects.filter(
+        Q(object_type="institutions.institution", object_id=str(inst.pk))
+        | Q(object_type="institutions.contact", object_id__in=[str(c) for c in contact_ids])
+    ).order_by("-seq")[:limit]
+    return [
+        {
+            "at": e.created_at,
+            "who": e.actor_username,
+            "action": e.action,
+            "label": TIMELINE_LABELS.get(e.action, e.action),
+        }
+        for e in events
+    ]

@@ -18,7 +18,7 @@ from conftest import DEMO_PASSWORD
 from institutions.tests.authz_api import ENDPOINTS as INSTITUTION_API
 from institutions.tests.authz_imports import ENDPOINTS as INSTITUTION_IMPORTS
 from institutions.tests.authz_pages import ENDPOINTS as INSTITUTION_PAGES
-from org.models import OrgUnit, RoleAssignment
+from org.models import OrgUnit, RoleAssignment, UnitKind
 from tests.authz import MOVES_UNITS, ROLES, SEES_AUDIT, Endpoint, audit_only, move_rule, ok, redirect, scoped_ok  # noqa: F401
 
 
@@ -95,10 +95,11 @@ def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
     from institutions.models import Institution
 
     user_id = assignment.user_id if assignment else None
-    institutions = (
-        Institution.objects.live()
-        .filter(branch__path__startswith=target.path)
-        .order_by(Case(When(me_id=user_id, then=0), default=1, output_field=IntegerField()), "id")
+    institutions = Institution.objects.live()
+    if target.kind not in (UnitKind.PUSAT, UnitKind.UNIT_KERJA):  # head-office roles see every branch's
+        institutions = institutions.filter(branch__path__startswith=target.path)
+    institutions = institutions.order_by(
+        Case(When(me_id=user_id, then=0), default=1, output_field=IntegerField()), "id"
     )
     inst = institutions.select_related("branch").first()
     contact = inst.contacts.filter(erased_at__isnull=True).order_by("id").first() if inst else None

@@ -10,3 +10,14 @@ document.addEventListener("change", function (event) {
     el.form.submit();
   }
 });
+// "Use my location": fill latitude/longitude inputs from the phone's GPS.
+document.addEventListener("click", function (event) {
+  var btn = event.target.closest && event.target.closest("[data-geolocate]");
+  if (!btn || !navigator.geolocation) return;
+  btn.disabled = true;
+  navigator.geolocation.getCurrentPosition(function (pos) {
+    document.getElementById(btn.dataset.lat).value = pos.coords.latitude.toFixed(6);
+    document.getElementById(btn.dataset.lon).value = pos.coords.longitude.toFixed(6);
+    btn.disabled = false;
+  }, function () { btn.disabled = false; }, { enableHighAccuracy: true, timeout: 10000 });
+});
