@@ -5,12 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from core import views as core_views
+from institutions import api as institutions_api
 from org import api as org_api
 from org.views import auth as auth_views_local
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("org-units", org_api.OrgUnitViewSet, basename="org-unit")
+router.register("institutions", institutions_api.InstitutionViewSet, basename="institution")
 
 api_v1 = [
     path("auth/token/", org_api.TokenView.as_view(), name="api-token"),

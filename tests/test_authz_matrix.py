@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from conftest import DEMO_PASSWORD
 from institutions.tests.authz_api import ENDPOINTS as INSTITUTION_API
+from institutions.tests.authz_api import PATCH_ENDPOINTS as INSTITUTION_API_PATCH
 from institutions.tests.authz_imports import ENDPOINTS as INSTITUTION_IMPORTS
 from institutions.tests.authz_pages import ENDPOINTS as INSTITUTION_PAGES
 from org.models import OrgUnit, RoleAssignment, UnitKind
@@ -82,7 +83,7 @@ ENDPOINTS: list[Endpoint] = [
 
 
 # Each module lists its own endpoints beside its tests (same Endpoint shape).
-ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API
+ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API + INSTITUTION_API_PATCH
 
 
 def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
@@ -122,9 +123,9 @@ def _cases() -> list[Any]:
     cases = []
     for role, (_username, _own, other) in ROLES.items():
         for ep in ENDPOINTS:
-            cases.append(pytest.param(role, ep, True, id=f"{role}-{ep.name}-in"))
+            cases.append(pytest.param(role, ep, True, id=f"{role}-{ep.method}-{ep.name}-in"))
             if ep.uses_object and other is not None:
-                cases.append(pytest.param(role, ep, False, id=f"{role}-{ep.name}-out"))
+                cases.append(pytest.param(role, ep, False, id=f"{role}-{ep.method}-{ep.name}-out"))
     return cases
 
 
@@ -133,6 +134,8 @@ def _request(client: Client, ep: Endpoint, ctx: dict[str, Any]) -> Any:
     data = ep.data(ctx) if ep.data else {}
     if ep.method == "GET":
         return client.get(path)
+    if ep.method == "PATCH":
+        return client.patch(path, data, content_type="application/json")
     if ep.json:
         return client.post(path, data, content_type="application/json")
     return client.post(path, data)
@@ -157,7 +160,7 @@ def test_matrix(role: str, ep: Endpoint, in_scope: bool) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("ep", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+@pytest.mark.parametrize("ep", ENDPOINTS, ids=[f"{e.method}-{e.name}" for e in ENDPOINTS])
 def test_matrix_anonymous(ep: Endpoint) -> None:
     ctx = _context("nobody", RoleAssignment.objects.first(), OrgUnit.objects.get(code="C080101"))
     response = _request(Client(), ep, ctx)

@@ -283,3 +283,21 @@ def test_score_parts_add_up_and_rank_bigger_nearer_higher(unit: Any) -> None:
     )
     assert far.parts[3].points == 0 and near.parts[3].points == scoring.DISTANCE_POINTS
     assert far.distance_km and far.distance_km > 100
+
+
+def test_worked_example_of_the_docs() -> None:
+    class Branch:
+        latitude = longitude = None
+        regency_code = "31.71"
+
+    s = scoring.compute(
+        member_count=2500,
+        type="BUMN_BUMD",
+        potential_value=5_000_000_000,
+        latitude=None,
+        longitude=None,
+        regency_code="31.71",
+        branch=Branch(),
+    )
+    assert [p.points for p in s.parts] == [24.0, 20.0, 25.5, 13.3]
+    assert s.total == 83 and s.distance_estimated
