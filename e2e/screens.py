@@ -76,6 +76,26 @@ def lockout(page: Any) -> None:
         page.wait_for_load_state()
 
 
+def first_institution(page: Any) -> None:
+    """The detail page of the top-scoring institution in the list."""
+    page.goto("/lembaga/")
+    page.goto(page.locator("table.institutions tbody a").first.get_attribute("href"))
+    page.locator("#skor details summary").click()
+
+
+def form_with_duplicate(page: Any) -> None:
+    """The create form after typing the name of an institution that exists."""
+    page.goto("/lembaga/")
+    name = page.locator("table.institutions tbody a").first.inner_text()
+    page.goto("/lembaga/baru/")
+    page.select_option("#id_province_code", "31")
+    page.locator("#id_regency_code option[value='31.71']").wait_for(state="attached")
+    page.select_option("#id_regency_code", "31.71")
+    page.fill("#id_name", name)
+    page.locator("#id_name").dispatch_event("change")
+    page.wait_for_timeout(800)
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str
@@ -96,6 +116,12 @@ SHOTS = [
     Shot("not-found", "me.c080101.1", goto("/unit/99999999/")),
     Shot("forbidden", "me.c080101.1", goto("/kontrol/audit/")),
     Shot("password", "pinca.c080101", goto("/akun/sandi/")),
+    Shot("institutions-me", "me.c080101.1", goto("/lembaga/")),
+    Shot("institutions-filtered", "wil.w08", goto("/lembaga/?type=SEKOLAH&province=31&sort=-value")),
+    Shot("institution-detail", "me.c080101.1", first_institution),
+    Shot("institution-detail-dba", "dba.a0801", first_institution),
+    Shot("institution-new", "me.c080101.1", form_with_duplicate),
+    Shot("potential-wilayah", "wil.w08", goto("/lembaga/potensi/?level=branch")),
 ]
 LOCKOUT = Shot("lockout", None, lockout)
 

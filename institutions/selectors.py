@@ -188,7 +188,7 @@ def timeline(inst: Institution, contact_ids: list[int], limit: int = 30) -> list
         Q(object_type="institutions.institution", object_id=str(inst.pk))
         | Q(object_type="institutions.contact", object_id__in=[str(c) for c in contact_ids])
     ).order_by("-seq")[:limit]
-    return [
+    rows = [
         {
             "at": e.created_at,
             "who": e.actor_username,
@@ -197,3 +197,7 @@ def timeline(inst: Institution, contact_ids: list[int], limit: int = 30) -> list
         }
         for e in events
     ]
+    if len(rows) < limit and not any(r["action"] == "institution.create" for r in rows):
+        # Loaded in bulk (an import, demo data): the batch's one event names it, not an event of its own.
+        rows.append({"at": inst.created_at, "who": "", "action": "institution.create", "label": _("Lembaga tercatat")})
+    return rows

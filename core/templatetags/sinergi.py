@@ -16,3 +16,11 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key, key)
     except AttributeError:
         return ""
+
+
+@register.filter
+def npwp(value: Any) -> str:
+    """15 stored digits shown the familiar way: 01.234.567.8-901.000."""
+    from institutions.normalise import format_npwp
+
+    return format_npwp(str(value)) if value else ""
