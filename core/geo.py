@@ -62,11 +62,12 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 def demo_regency_point(regency_code: str) -> tuple[Decimal, Decimal]:
     """A stable, plausible point for a regency: its province's capital moved by
     up to ~0.6° in a direction derived from the code (demo data only; the
-    shipped area list has no coordinates). The capital region (xx.71) stays close."""
+    shipped area list has no coordinates). The capital city and Jakarta stay close."""
     province = regency_code.split(".")[0]
     lat, lon = PROVINCE_CAPITALS.get(province, (-6.2, 106.85))
     digest = hashlib.sha256(regency_code.encode()).digest()
-    spread = 0.08 if regency_code.endswith(".71") else 0.6
+    # The provincial capital (".71") and the whole of Jakarta lie close to the capital's point.
+    spread = 0.12 if province == "31" else 0.08 if regency_code.endswith(".71") else 0.6
     dlat = (digest[0] / 255 - 0.5) * 2 * spread
     dlon = (digest[1] / 255 - 0.5) * 2 * spread
     return Decimal(f"{lat + dlat:.6f}"), Decimal(f"{lon + dlon:.6f}")

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import Q
 from faker import Faker
 
 from control import audit
+from core.geo import demo_regency_point
 from core.wilayah import districts_by_regency, regencies, short_regency_name
 from org.models import (
     PATH_SEPARATOR,
@@ -232,6 +236,37 @@ def _area_seats(w_name: str, covers: tuple[str, ...], n_areas: int) -> list[tupl
     return out
 
 
+# Where the head office and its work units sit (Jakarta Pusat); the two Jakarta
+# regions sit in the city that heads their half of the capital.
+HEAD_OFFICE_REGENCY = "31.71"
+SEAT_REGENCY = {"Jakarta 1": "31.71", "Jakarta 2": "31.75"}
+# Offices are moved this far (km) from their regency's demo point, in a direction
+# derived from the unit code, so two branches of one regency do not share a spot.
+JITTER_KM = (1.0, 4.0)
+
+
+def _seat_regency(city: str) -> str:
+    """The regency code of a region's seat ('Medan' -> Kota Medan's code)."""
+    if city in SEAT_REGENCY:
+        return SEAT_REGENCY[city]
+    by_name = {r.name: r.code for r in regencies()}
+    for name in (city, f"Kota {city}", f"Kabupaten {city}"):
+        if name in by_name:
+            return by_name[name]
+    return HEAD_OFFICE_REGENCY
+
+
+def unit_location(code: str, regency_code: str) -> tuple[Decimal, Decimal]:
+    """A stable demo spot for a unit: its regency's demo point moved a few km."""
+    lat, lon = demo_regency_point(regency_code)
+    digest = hashlib.sha256(f"unit:{code}".encode()).digest()
+    km = JITTER_KM[0] + (JITTER_KM[1] - JITTER_KM[0]) * digest[0] / 255
+    angle = 2 * math.pi * int.from_bytes(digest[1:3], "big") / 65536
+    dlat = km * math.cos(angle) / 111.32
+    dlon = km * math.sin(angle) / (111.32 * math.cos(math.radians(float(lat))))
+    return Decimal(f"{float(lat) + dlat:.6f}"), Decimal(f"{float(lon) + dlon:.6f}")
+
+
 @dataclass
 class PlannedUnit:
     kind: str
@@ -240,6 +275,7 @@ class PlannedUnit:
     parent_code: str | None
     city: str = ""
     function: str = ""
+    regency_code: str = ""
 
 
 @dataclass
@@ -251,8 +287,13 @@ class PlannedUser:
 
 
 def plan_units(scale: Scale, rng: random.Random) -> list[PlannedUnit]:
-    units = [PlannedUnit(UnitKind.PUSAT, "PST", "Kantor Pusat", None, "Jakarta Pusat")]
-    units += [PlannedUnit(UnitKind.UNIT_KERJA, c, n, "PST", "Jakarta Pusat", f) for c, n, f in WORK_UNITS]
+    units = [
+        PlannedUnit(UnitKind.PUSAT, "PST", "Kantor Pusat", None, "Jakarta Pusat", regency_code=HEAD_OFFICE_REGENCY)
+    ]
+    units += [
+        PlannedUnit(UnitKind.UNIT_KERJA, c, n, "PST", "Jakarta Pusat", f, regency_code=HEAD_OFFICE_REGENCY)
+        for c, n, f in WORK_UNITS
+    ]
     kanwil = [k for k in KANWIL if k[0] in scale.wilayah]
     area_counts = [scale.areas_per_wilayah] * len(kanwil)
     for i in range(scale.areas_total - sum(area_counts)):
@@ -262,11 +303,19 @@ def plan_units(scale: Scale, rng: random.Random) -> list[PlannedUnit]:
     upc_per_branch = iter(_spread(scale.upc_total, scale.branches_total, rng))
     area_index = 0
     for (w_code, w_name, covers), n_areas in zip(kanwil, area_counts, strict=True):
-        units.append(PlannedUnit(UnitKind.WILAYAH, w_code, w_name, "PST", w_name.split(" ", 3)[3]))
+        w_city = w_name.split(" ", 3)[3]
+        units.append(PlannedUnit(UnitKind.WILAYAH, w_code, w_name, "PST", w_city, regency_code=_seat_regency(w_city)))
         for a, (seat, pool) in enumerate(_area_seats(w_name, covers, n_areas)):
             a_code = f"A{w_code[1:]}{a + 1:02d}"
             units.append(
-                PlannedUnit(UnitKind.AREA, a_code, f"Kantor Area {short_regency_name(seat.name)}", w_code, seat.name)
+                PlannedUnit(
+                    UnitKind.AREA,
+                    a_code,
+                    f"Kantor Area {short_regency_name(seat.name)}",
+                    w_code,
+                    seat.name,
+                    regency_code=seat.code,
+                )
             )
             n_branches = branches_per_area[area_index]
             area_index += 1
@@ -277,7 +326,11 @@ def plan_units(scale: Scale, rng: random.Random) -> list[PlannedUnit]:
                 reg, dist = districts[b % len(districts)]
                 c_code = f"C{w_code[1:]}{a + 1:02d}{b + 1:02d}"
                 suffix = f" {b // len(districts) + 1}" if b >= len(districts) else ""
-                units.append(PlannedUnit(UnitKind.CABANG, c_code, f"Cabang {dist.name}{suffix}", a_code, reg.name))
+                units.append(
+                    PlannedUnit(
+                        UnitKind.CABANG, c_code, f"Cabang {dist.name}{suffix}", a_code, reg.name, regency_code=reg.code
+                    )
+                )
                 branches.append((c_code, reg, dist))
             # UPCs are named after the districts of the branch's regency, then of
             # its area, that no branch or other UPC of the area is named after;
@@ -309,6 +362,7 @@ def plan_units(scale: Scale, rng: random.Random) -> list[PlannedUnit]:
                             f"UPC {label}",
                             c_code,
                             regency_name[d.parent_code],
+                            regency_code=d.parent_code,
                         )
                     )
     return units
@@ -383,7 +437,7 @@ def load(*, scale: str, seed: int, progress: Callable[[str, int], Any]) -> dict[
     fake.seed_instance(seed)
     planned_units = plan_units(sc, rng)
     planned_users = plan_users(sc, planned_units, rng, fake)
-    created = {"units": 0, "users": 0, "assignments": 0, "placements": 0}
+    created = {"units": 0, "users": 0, "assignments": 0, "placements": 0, "locations": 0}
 
     with transaction.atomic():
         codes = {u.code for u in planned_units}
@@ -413,6 +467,7 @@ def load(*, scale: str, seed: int, progress: Callable[[str, int], Any]) -> dict[
                     continue
                 parent_path = paths[u.parent_code] if u.parent_code else ""
                 paths[u.code] = parent_path + u.code + PATH_SEPARATOR
+                lat, lon = unit_location(u.code, u.regency_code)
                 new.append(
                     OrgUnit(
                         kind=u.kind,
@@ -423,6 +478,9 @@ def load(*, scale: str, seed: int, progress: Callable[[str, int], Any]) -> dict[
                         parent_id=existing[u.parent_code] if u.parent_code else None,
                         path=paths[u.code],
                         depth=depth_of[kind],
+                        regency_code=u.regency_code,
+                        latitude=lat,
+                        longitude=lon,
                     )
                 )
             for chunk in _chunks(new):
@@ -430,6 +488,20 @@ def load(*, scale: str, seed: int, progress: Callable[[str, int], Any]) -> dict[
             existing.update(OrgUnit.objects.filter(code__in=[u.code for u in level]).values_list("code", "id"))
             created["units"] += len(new)
             tick(len(level))
+
+        # Units loaded before offices had a location get one (only where it is missing).
+        regency_of = {u.code: u.regency_code for u in planned_units}
+        unlocated = list(
+            OrgUnit.objects.filter(code__in=codes)
+            .filter(Q(regency_code="") | Q(latitude__isnull=True) | Q(longitude__isnull=True))
+            .only("id", "code", "regency_code", "latitude", "longitude")
+        )
+        for unit in unlocated:
+            unit.regency_code = unit.regency_code or regency_of[unit.code]
+            if unit.latitude is None or unit.longitude is None:
+                unit.latitude, unit.longitude = unit_location(unit.code, unit.regency_code)
+        OrgUnit.objects.bulk_update(unlocated, ["regency_code", "latitude", "longitude"], batch_size=BATCH)
+        created["locations"] = len(unlocated)
 
         password = make_password(DEMO_PASSWORD)  # hashed once, shared by every demo user
         usernames = {u.username for u in planned_users}

@@ -368,8 +368,9 @@ def institution_merge(request: HttpRequest, pk: int) -> HttpResponse:
     data = None
     if request.method == "POST":
         data = request.POST.copy()
-        if data.get("survivor_other"):
-            data["survivor"] = data["survivor_other"]
+        other = data.get("survivor_other")
+        if other:
+            data["survivor"] = str(other)
     form = MergeForm(data)
     if request.method == "POST" and form.is_valid():
         survivor = visible_institutions(user).filter(pk=form.cleaned_data["survivor"]).first()

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from org.models import OrgUnit
 
 # Each module adds its loader here; they run in this order.
-LOADERS = ["org.demo.load"]
+LOADERS = ["org.demo.load", "institutions.demo.load"]
 
 
 class Command(BaseCommand):
