@@ -12,7 +12,7 @@ from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
-APPS = ["core", "org", "control", "templates", "sinergi"]
+APPS = ["core", "org", "control", "institutions", "templates", "sinergi"]
 
 
 def _po_entries() -> dict[str, str]:
@@ -35,14 +35,14 @@ def _po_entries() -> dict[str, str]:
 
 def _source_strings() -> set[str]:
     found: set[str] = set()
-    tag = re.compile(r'{%\s*translate\s+"([^"]+)"')
+    tag = re.compile(r'{%\s*translate\s+(?:"([^"]+)"|\'([^\']+)\')')
     call = re.compile(r'\b(?:_|gettext|gettext_lazy)\(\s*"([^"]+)"\s*[,)]')
     for app in APPS:
         for path in (ROOT / app).rglob("*"):
             if "tests" in path.parts or "migrations" in path.parts:
                 continue
             if path.suffix == ".html":
-                found |= set(tag.findall(path.read_text(encoding="utf-8")))
+                found |= {a or b for a, b in tag.findall(path.read_text(encoding="utf-8"))}
             elif path.suffix == ".py":
                 found |= set(call.findall(path.read_text(encoding="utf-8")))
     return found
