@@ -23,6 +23,12 @@ NAV: list[NavItem] = [
     NavItem(_("Lembaga"), "institutions:list", perm="core.use_app", section="institutions"),
     NavItem(_("Struktur organisasi"), "org:unit-tree", section="org"),
     NavItem(_("Jejak audit"), "control:audit-list", perm="control.view_audit", section="audit"),
+    NavItem(
+        _("Akses data pribadi"),
+        "institutions:personal-data-reads",
+        perm="institutions.view_access_log",
+        section="pdp",
+    ),
     NavItem(_("Dokumentasi API"), "api-docs", perm="core.see_api_docs", section="api"),
 ]
 

@@ -201,3 +201,17 @@ def timeline(inst: Institution, contact_ids: list[int], limit: int = 30) -> list
         # Loaded in bulk (an import, demo data): the batch's one event names it, not an event of its own.
         rows.append({"at": inst.created_at, "who": "", "action": "institution.create", "label": _("Lembaga tercatat")})
     return rows
+
+
+def personal_data_reads(user: Any, *, username: str = "", institution: int | None = None) -> QuerySet[Any]:
+    """The UU PDP read log, newest first, for those the policy lets read it."""
+    from institutions.models import PersonalDataAccess
+
+    if not user.has_perm("institutions.view_access_log"):
+        return PersonalDataAccess.objects.none()
+    qs = PersonalDataAccess.objects.select_related("user", "unit", "contact__institution").order_by("-at", "-id")
+    if username:
+        qs = qs.filter(user__username=username)
+    if institution:
+        qs = qs.filter(contact__institution_id=institution)
+    return qs

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cek-kemiripan/", registry.similar_check, name="similar"),
     path("kabupaten/", registry.regency_options, name="regencies"),
     path("potensi/", registry.potential, name="potential"),
+    path("akses-data-pribadi/", registry.personal_data_reads, name="personal-data-reads"),
     path("cabang/<int:unit_pk>/", registry.branch_ranking, name="branch"),
     path("<int:pk>/", registry.institution_detail, name="detail"),
     path("<int:pk>/ubah/", registry.institution_edit, name="edit"),

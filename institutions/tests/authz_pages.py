@@ -46,6 +46,10 @@ def potential_page(role: str, in_scope: bool) -> int:
     return 302 if role in BRANCH_ROLES else 200  # a branch goes straight to its own ranking
 
 
+def access_log(role: str, in_scope: bool) -> int:
+    return 200 if role in {"AUDITOR", "ADMIN"} else 403
+
+
 def _inst(c: dict) -> int:
     return c["institution"].pk
 
@@ -58,6 +62,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("institutions:regencies", "GET", lambda c: "/lembaga/kabupaten/?province=32", ok),
     Endpoint("institutions:potential", "GET", lambda c: "/lembaga/potensi/", potential_page),
+    Endpoint("institutions:personal-data-reads", "GET", lambda c: "/lembaga/akses-data-pribadi/", access_log),
     Endpoint(
         "institutions:branch",
         "GET",

@@ -269,3 +269,20 @@ def test_branch_ranking_and_potential_per_unit(client_for: Any, unit: Any, get_u
     potential = client_for("dba.a0801").get("/lembaga/potensi/").content.decode()
     assert branch.name in potential
     assert client_for("me.c080101.1").get("/lembaga/potensi/").status_code == 302
+
+
+def test_auditor_reads_the_personal_data_access_log(client_for: Any, get_user: Any) -> None:
+    inst = make_institution()
+    c = services.contact_create(
+        actor=None,
+        institution=inst,
+        name="Wulan Sari",
+        phone="0813000111",
+        purpose="Koordinasi",
+        lawful_basis="KONTRAK",
+    )
+    client_for("dba.a0801").post(f"/lembaga/{inst.pk}/kontak/{c.pk}/lihat/")
+    page = client_for("auditor").get("/lembaga/akses-data-pribadi/?user=dba.a0801").content.decode()
+    assert "dba.a0801" in page and "Wulan Sari" in page and inst.name in page
+    assert "Wulan Sari" not in client_for("auditor").get("/lembaga/akses-data-pribadi/?user=pusat").content.decode()
+    assert client_for("pinca.c080101").get("/lembaga/akses-data-pribadi/").status_code == 403

@@ -514,3 +514,21 @@ def potential(request: HttpRequest) -> HttpResponse:
         "institutions/potential.html",
         {"rows": rows, "level": level, "levels": allowed, "totals": totals, "root": root},
     )
+
+
+@login_required
+def personal_data_reads(request: HttpRequest) -> HttpResponse:
+    """Auditors read who looked at contacts' phone/email from outside the owning branch."""
+    if not request.user.has_perm("institutions.view_access_log"):
+        raise PermissionDenied
+    username = request.GET.get("user", "").strip()[:150]
+    inst = request.GET.get("institution", "")
+    qs = selectors.personal_data_reads(
+        request.user, username=username, institution=int(inst) if inst.isdigit() else None
+    )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "institutions/personal_data_reads.html",
+        {"page": page, "query": _query_without_page(request), "username": username, "institution": inst},
+    )
