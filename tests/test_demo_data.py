@@ -113,3 +113,27 @@ def test_demo_users_only_lists_demo_accounts(get_user: Any) -> None:
     out = StringIO()
     call_command("demo_users", json=True, stdout=out)
     assert "nyata" not in {r["username"] for r in json.loads(out.getvalue())}
+
+
+def test_if_empty_completes_a_demo_database_from_an_earlier_version() -> None:
+    """A demo database made before the registry existed gets its institutions on `make run`."""
+    from institutions.models import Contact, Institution, Ownership
+
+    Contact.objects.all().delete()
+    Ownership.objects.all().delete()
+    Institution.objects.all().delete()
+    out = StringIO()
+    call_command("demo_data", scale="small", if_empty=True, no_progress=True, stdout=out)
+    assert "institutions=300" in out.getvalue()
+
+
+def test_if_empty_never_touches_real_data() -> None:
+    from institutions.models import Contact, Institution, Ownership
+
+    Contact.objects.all().delete()
+    Ownership.objects.all().delete()
+    Institution.objects.all().delete()
+    User.objects.filter(is_demo=True).update(is_demo=False)
+    out = StringIO()
+    call_command("demo_data", scale="small", if_empty=True, no_progress=True, stdout=out)
+    assert "not loaded" in out.getvalue() and not Institution.objects.exists()

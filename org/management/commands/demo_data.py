@@ -23,13 +23,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--scale", choices=["small", "national"], default="small")
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the database has units.")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database has data (a demo database still gets newer modules' demo data).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and OrgUnit.objects.exists():
-            self.stdout.write("Database already has data; demo data not loaded.")
-            return
+            from institutions.models import Institution
+            from org.models import User
+
+            # A database of real data is never touched; a demo database from an
+            # earlier version gets what later modules add (the loaders are idempotent).
+            if not User.objects.filter(is_demo=True).exists() or Institution.objects.exists():
+                self.stdout.write("Database already has data; demo data not loaded.")
+                return
         bars: list[tqdm] = []
 
         def progress(label: str, total: int) -> Callable[[int], None]:
