@@ -43,7 +43,7 @@ demo-national: install
 
 messages: install
 	DEBUG=1 $(PY) manage.py makemessages -l en --no-location --ignore=.venv
-	DEBUG=1 $(PY) manage.py compilemessages -l en
+	DEBUG=1 $(PY) manage.py compilemessages -l en -i .venv
 
 bench: install
 	DEBUG=1 $(PY) bench/run.py
