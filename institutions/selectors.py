@@ -215,3 +215,25 @@ def personal_data_reads(user: Any, *, username: str = "", institution: int | Non
     if institution:
         qs = qs.filter(contact__institution_id=institution)
     return qs
+
+
+def merged_survivor(user: Any, pk: Any) -> Institution | None:
+    """Where an old link to a merged institution should lead: its survivor (following
+    later merges), when both the tombstone and the survivor are in the user's scope."""
+    try:
+        current = int(pk)
+    except (TypeError, ValueError):
+        return None
+    for _hop in range(5):
+        target = (
+            filter_owned_to_scope(Institution.objects.filter(pk=current, status="DIGABUNG"), user)
+            .values_list("merged_into_id", flat=True)
+            .first()
+        )
+        if target is None:
+            return None
+        survivor = visible_institutions(user).filter(pk=target).first()
+        if survivor is not None:
+            return survivor
+        current = target
+    return None

@@ -379,7 +379,8 @@ def institution_merge(*, actor: Any, duplicate: Institution, survivor: Instituti
     """Fold ``duplicate`` into ``survivor``: everything that points at the
     duplicate (contacts, child institutions, and whatever later modules attach:
     activities, agreements, closings) is moved; the duplicate stays as a
-    tombstone (status DIGABUNG, ``merged_into``) so old links still resolve."""
+    tombstone (status DIGABUNG, ``merged_into``): lists skip it and an old link
+    to its page leads to the survivor."""
     if duplicate.pk == survivor.pk:
         raise DomainError(_("Pilih dua lembaga yang berbeda."), field="survivor")
     locked = {

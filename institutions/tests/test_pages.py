@@ -240,7 +240,11 @@ def test_merge_page(client_for: Any) -> None:
     assert client_for("me.c080101.1").get(f"/lembaga/{dup.pk}/gabung/").status_code == 403
     r = pinca.post(f"/lembaga/{dup.pk}/gabung/", {"survivor": survivor.pk, "reason": "Terdaftar dua kali"})
     assert r.status_code == 302 and r["Location"] == f"/lembaga/{survivor.pk}/"
-    assert pinca.get(f"/lembaga/{dup.pk}/").status_code == 404
+    # An old link to the duplicate leads to the survivor; outside the scope it is still 404.
+    old = pinca.get(f"/lembaga/{dup.pk}/")
+    assert old.status_code == 302 and old["Location"] == f"/lembaga/{survivor.pk}/"
+    assert client_for("pinca.c080102").get(f"/lembaga/{dup.pk}/").status_code == 404
+    assert client_for("pinca.c080101").get(f"/lembaga/{dup.pk}/ubah/").status_code == 404
 
 
 def test_reassign_page(client_for: Any, get_user: Any) -> None:

@@ -166,7 +166,7 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.info(request, str(exc.message))
     else:
-        messages.success(request, _("Impor dibatalkan; tidak ada yang ditulis."))
+        messages.success(request, _("Impor dibatalkan."))
     return HttpResponseRedirect(reverse("institutions:import-detail", args=[job.pk]))
 
 

@@ -143,7 +143,14 @@ def _mask_email(value: str) -> str:
 
 @login_required
 def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    inst = get_institution_for_user(request.user, pk)
+    try:
+        inst = get_institution_for_user(request.user, pk)
+    except Http404:
+        survivor = selectors.merged_survivor(request.user, pk)
+        if survivor is None:
+            raise
+        messages.info(request, _("Lembaga itu sudah digabung ke %(name)s.") % {"name": survivor.name})
+        return HttpResponseRedirect(reverse("institutions:detail", args=[survivor.pk]))
     data = selectors.institution_detail(request.user, inst)
     user = request.user
     can_contacts = user.has_perm("institutions.view_contacts", inst)
