@@ -96,6 +96,16 @@ def form_with_duplicate(page: Any) -> None:
     page.wait_for_timeout(800)
 
 
+def institution_sub(suffix: str) -> Callable[[Any], None]:
+    """A sub-page (edit, reassign, merge, new contact) of the top institution in the list."""
+
+    def go(page: Any) -> None:
+        page.goto("/lembaga/")
+        page.goto(page.locator("table.institutions tbody a").first.get_attribute("href") + suffix)
+
+    return go
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str
@@ -122,6 +132,14 @@ SHOTS = [
     Shot("institution-detail-dba", "dba.a0801", first_institution),
     Shot("institution-new", "me.c080101.1", form_with_duplicate),
     Shot("potential-wilayah", "wil.w08", goto("/lembaga/potensi/?level=branch")),
+    Shot("institution-edit", "pinca.c080101", institution_sub("ubah/")),
+    Shot("institution-reassign", "pinca.c080101", institution_sub("pindah/")),
+    Shot("institution-merge", "pinca.c080101", institution_sub("gabung/")),
+    Shot("contact-new", "pinca.c080101", institution_sub("kontak/baru/")),
+    Shot("branch-ranking", "pinca.c080101", lambda page: page.goto("/lembaga/potensi/")),
+    Shot("import-start", "me.c080101.1", goto("/lembaga/impor/")),
+    Shot("pdp-log", "auditor", goto("/lembaga/akses-data-pribadi/")),
+    Shot("institution-detail-en", "me.c080101.1", first_institution),
 ]
 LOCKOUT = Shot("lockout", None, lockout)
 
