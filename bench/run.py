@@ -7,7 +7,8 @@ and loaded with ``demo_data --scale national --seed 1`` when it is empty (the
 load is timed). Each read then runs N times (BENCH_REPEAT, default 200),
 alternating with the statement the ORM sent and with its bare SQL on the same
 connection; the table of p50/p95 and the ratio ORM/SQL is printed and
-written into docs/PERFORMANCE.md between the ``bench:org`` markers.
+written into docs/PERFORMANCE.md between the ``bench:org`` markers. Then
+``bench/registry.py`` measures the institution registry (its own section).
 
 The ORM side is what a page pays after its request has resolved the user's
 active role (cached on the user object): building the query, the round trip,
@@ -390,6 +391,10 @@ def main() -> None:
     print(section)
     write_doc(section)
     print(f"\nwritten to {DOC.relative_to(ROOT)}")
+    # The institution registry next (list page, API, import): bench/registry.py.
+    import registry
+
+    registry.main()
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import Pagination
 from institutions import selectors, services
 from institutions.forms import SORT_CHOICES, bound_filter_form
 from institutions.models import Contact, Institution, InstitutionStatus, InstitutionType, LawfulBasis, Sector
@@ -43,6 +44,10 @@ WRITABLE_STATUSES = [(s.value, s.label) for s in (InstitutionStatus.AKTIF, Insti
 
 
 # --- Output ---------------------------------------------------------------------------------
+
+
+# Largest id a bigint column holds: bigger numbers are "not found", never an overflow.
+MAX_ID = 2**63 - 1
 
 
 class BranchRefSerializer(serializers.Serializer):
@@ -182,7 +187,7 @@ class InstitutionWriteSerializer(serializers.Serializer):
     )
     # Annotated: ``parent`` is also a Field attribute (the enclosing serializer).
     parent: Any = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text=gettext_lazy("Id lembaga induk.")
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True, help_text=gettext_lazy("Id lembaga induk.")
     )
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     province_code = serializers.CharField(max_length=2, help_text=gettext_lazy("Kode provinsi Kemendagri, mis. 31."))
@@ -190,7 +195,7 @@ class InstitutionWriteSerializer(serializers.Serializer):
     latitude = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, allow_null=True)
     longitude = serializers.DecimalField(max_digits=None, decimal_places=None, required=False, allow_null=True)
     npwp = serializers.CharField(max_length=24, required=False, allow_null=True, allow_blank=True)
-    member_count = serializers.IntegerField(min_value=0, required=False)
+    member_count = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False)
     potential_value = serializers.DecimalField(
         max_digits=18,
         decimal_places=0,
@@ -201,12 +206,17 @@ class InstitutionWriteSerializer(serializers.Serializer):
     potential_basis = serializers.CharField(max_length=255, required=False, allow_blank=True)
     branch = serializers.IntegerField(
         min_value=1,
+        max_value=MAX_ID,
         required=False,
         allow_null=True,
         help_text=gettext_lazy("Id cabang pengelola; boleh kosong bagi ME (cabangnya sendiri)."),
     )
     me = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text=gettext_lazy("Id Marketing Executive.")
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("Id Marketing Executive."),
     )
     status = serializers.ChoiceField(
         choices=WRITABLE_STATUSES,
@@ -247,6 +257,8 @@ class InstitutionWriteSerializer(serializers.Serializer):
     def validate_parent(self, value: int | None) -> Institution | None:
         if value is None:
             return None
+        if self.instance is not None and value == self.instance.parent_id:
+            return self.instance.parent  # unchanged: it may lie outside the caller's scope
         parent = visible_institutions(self._user()).select_related("branch").filter(pk=value).first()
         if parent is None:
             raise ValidationError(_("Lembaga induk tidak ditemukan."))
@@ -306,6 +318,20 @@ def _pop_owner(data: dict[str, Any]) -> tuple[OrgUnit | None, bool, Any, str]:
     return data.pop("branch", None), has_me, data.pop("me", None), data.pop("reason", "") or ""
 
 
+class InstitutionPagination(Pagination):
+    """Pages of up to 500 for those who may export the list; others (Agen) read
+    it a page of 50 at most, as on screen — the API is no side door to a bulk copy."""
+
+    def get_page_size(self, request: Any) -> int | None:
+        size = super().get_page_size(request)
+        if size and not request.user.has_perm("institutions.export"):
+            return min(size, NON_EXPORT_PAGE_MAX)
+        return size
+
+
+NON_EXPORT_PAGE_MAX = 50
+
+
 @extend_schema_view(
     list=extend_schema(parameters=FILTER_PARAMETERS, summary=gettext_lazy("Daftar lembaga dalam cakupan")),
     retrieve=extend_schema(summary=gettext_lazy("Satu lembaga")),
@@ -332,6 +358,7 @@ class InstitutionViewSet(
     institution is deactivated (status) or merged (on the page)."""
 
     serializer_class = InstitutionSerializer
+    pagination_class = InstitutionPagination
     # The rows always come from the scoped selector; this only names the model for the schema.
     queryset = Institution.objects.none()
 

@@ -12,6 +12,9 @@ from core.wilayah import provinces, regencies
 from institutions.models import InstitutionStatus, InstitutionType, LawfulBasis, Sector
 from institutions.selectors import DEFAULT_SORT, InstitutionFilters
 
+# Largest id a bigint column holds: bigger numbers are "not found", never an overflow.
+MAX_ID = 2**63 - 1
+
 SORT_CHOICES = [
     ("-score", _("Skor tertinggi")),
     ("score", _("Skor terendah")),
@@ -38,8 +41,8 @@ class InstitutionFilterForm(forms.Form):
     )
     province = forms.ChoiceField(label=_("Provinsi"), required=False, choices=())
     regency = forms.ChoiceField(label=_("Kabupaten/kota"), required=False, choices=())
-    branch = forms.IntegerField(label=_("Cabang"), required=False, min_value=1)
-    me = forms.IntegerField(label=_("ME"), required=False, min_value=1)
+    branch = forms.IntegerField(label=_("Cabang"), required=False, min_value=1, max_value=MAX_ID)
+    me = forms.IntegerField(label=_("ME"), required=False, min_value=1, max_value=MAX_ID)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -100,6 +103,7 @@ class InstitutionForm(forms.Form):
         label=_("Lembaga induk (id)"),
         required=False,
         min_value=1,
+        max_value=MAX_ID,
         help_text=_("Untuk kantor daerah dari BUMN nasional atau instansi vertikal."),
     )
     province_code = forms.ChoiceField(label=_("Provinsi"), choices=())
@@ -110,7 +114,7 @@ class InstitutionForm(forms.Form):
     npwp = forms.CharField(
         label=_("NPWP"), required=False, max_length=24, help_text=_("15 atau 16 digit, contoh 01.234.567.8-901.000.")
     )
-    member_count = forms.IntegerField(label=_("Jumlah pegawai/anggota"), min_value=0, initial=0)
+    member_count = forms.IntegerField(label=_("Jumlah pegawai/anggota"), min_value=0, max_value=10_000_000, initial=0)
     potential_value = forms.DecimalField(
         label=_("Estimasi nilai potensi (Rp)"), min_value=0, max_digits=18, decimal_places=0, initial=0
     )
@@ -131,8 +135,8 @@ class InstitutionForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    branch = forms.IntegerField(label=_("Cabang pengelola"), required=False, min_value=1)
-    me = forms.IntegerField(label=_("Marketing Executive"), required=False, min_value=1)
+    branch = forms.IntegerField(label=_("Cabang pengelola"), required=False, min_value=1, max_value=MAX_ID)
+    me = forms.IntegerField(label=_("Marketing Executive"), required=False, min_value=1, max_value=MAX_ID)
     reason = forms.CharField(label=_("Alasan"), required=False, max_length=255)
 
 

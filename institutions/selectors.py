@@ -94,7 +94,9 @@ def institution_detail(user: Any, inst: Institution) -> dict[str, Any]:
             .select_related("branch", "me", "changed_by")
             .order_by("-valid_from")
         ),
-        "merged_from": list(Institution.objects.filter(merged_into=inst).order_by("name")),
+        "merged_from": list(
+            filter_owned_to_scope(Institution.objects.filter(merged_into=inst), user).order_by("name").only("name")
+        ),
     }
 
 
@@ -164,7 +166,10 @@ def contacts_of(inst: Institution) -> QuerySet[Contact]:
 
 def import_jobs_for(user: Any) -> QuerySet[ImportJob]:
     """A user's own import jobs (an import is personal work)."""
-    return ImportJob.objects.filter(created_by=user).select_related("unit").order_by("-created_at", "-id")
+    # The report (up to 50,000 problems) loads only where it is read: the job page and its CSV.
+    return (
+        ImportJob.objects.filter(created_by=user).select_related("unit").defer("report").order_by("-created_at", "-id")
+    )
 
 
 TIMELINE_LABELS = {

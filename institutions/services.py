@@ -7,6 +7,7 @@ writes and appends one audit event.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,26 +51,58 @@ INSTITUTION_FIELDS = (
     "notes",
     "score",
 )
+# A second registration of the same name by the same person within this window is a repeat.
+RESUBMIT_WINDOW = timedelta(minutes=10)
 EDITABLE_FIELDS = frozenset(INSTITUTION_FIELDS) - {"score", "branch", "me"}
 CONTACT_FIELDS = ("institution", "name", "position", "phone", "email", "purpose", "lawful_basis")
 
 
 class PossibleDuplicate(DomainError):
-    """A similar name in the same city: the caller must confirm it is another institution."""
+    """A similar name in the same city: the caller must confirm it is another institution.
 
-    def __init__(self, matches: list[Institution]) -> None:
-        names = ", ".join(m.name for m in matches[:3])
+    Matches the actor may not see are named only by their branch: the check is
+    nationwide (a duplicate in another branch matters), the details are not."""
+
+    def __init__(self, matches: list[Institution], visible_ids: set[int] | None = None) -> None:
+        self.matches = matches
+        self.visible_ids = {m.pk for m in matches} if visible_ids is None else visible_ids
+        names = [m.name for m in matches if m.pk in self.visible_ids][:3]
+        others = sorted({m.branch.name for m in matches if m.pk not in self.visible_ids})
+        parts = names + [_("lembaga di %(branch)s") % {"branch": b} for b in others]
         super().__init__(
-            _("Mirip dengan lembaga yang sudah terdaftar di kota yang sama: %(names)s.") % {"names": names},
+            _("Mirip dengan lembaga yang sudah terdaftar di kota yang sama: %(names)s.") % {"names": ", ".join(parts)},
             field="name",
             code="possible_duplicate",
         )
-        self.matches = matches
 
     def as_dict(self) -> dict[str, Any]:
         out = super().as_dict()
-        out["possible_duplicates"] = [{"id": m.pk, "name": m.name, "branch": m.branch.code} for m in self.matches]
+        out["possible_duplicates"] = [
+            {"id": m.pk, "name": m.name, "branch": m.branch.code}
+            if m.pk in self.visible_ids
+            else {"id": None, "name": None, "branch": m.branch.code}
+            for m in self.matches
+        ]
         return out
+
+
+def _visible_ids(actor: Any, institutions: list[Institution]) -> set[int]:
+    if actor is None:
+        return {i.pk for i in institutions}
+    from org.access import visible_institutions
+
+    return set(visible_institutions(actor).filter(pk__in=[i.pk for i in institutions]).values_list("pk", flat=True))
+
+
+def _npwp_error(actor: Any, taken: Institution) -> DomainError:
+    """Name the holder of an NPWP only to someone who may see it."""
+    if taken.status == InstitutionStatus.DIGABUNG and taken.merged_into_id:
+        taken = Institution.objects.select_related("branch").get(pk=taken.merged_into_id)
+    if _visible_ids(actor, [taken]):
+        msg = _("NPWP ini sudah dipakai oleh lembaga %(name)s.") % {"name": taken.name}
+    else:
+        msg = _("NPWP ini sudah dipakai oleh lembaga yang dikelola %(branch)s.") % {"branch": taken.branch.name}
+    return DomainError(msg, field="npwp", code="npwp_taken")
 
 
 def _require(actor: Any, perm: str, obj: Any = None) -> None:
@@ -168,7 +201,7 @@ def _clean(values: dict[str, Any], *, instance: Institution | None = None) -> di
 def _npwp_taken(npwp: str | None, exclude_pk: int | None = None) -> Institution | None:
     if not npwp:
         return None
-    qs = Institution.objects.filter(npwp=npwp)
+    qs = Institution.objects.select_related("branch").filter(npwp=npwp)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
     return qs.first()
@@ -241,13 +274,29 @@ def institution_create(
         raise DomainError(_("Lembaga induk tidak ditemukan."), field="parent")
     taken = _npwp_taken(values["npwp"])
     if taken is not None:
-        raise DomainError(
-            _("NPWP ini sudah dipakai oleh lembaga %(name)s.") % {"name": taken.name}, field="npwp", code="npwp_taken"
-        )
+        raise _npwp_error(actor, taken)
     if not confirm_distinct:
         similar = find_similar(name=values["name"], regency_code=values["regency_code"])
         if similar:
-            raise PossibleDuplicate(similar)
+            raise PossibleDuplicate(similar, _visible_ids(actor, similar))
+    elif actor is not None:
+        # "Confirmed distinct" covers similar names, not a double tap or a retried request.
+        just_made = (
+            Institution.objects.live()
+            .filter(
+                regency_code=values["regency_code"],
+                name_key=name_key(values["name"]),
+                created_by=actor,
+                created_at__gte=timezone.now() - RESUBMIT_WINDOW,
+            )
+            .first()
+        )
+        if just_made is not None:
+            raise DomainError(
+                _("Anda baru saja mendaftarkan %(name)s; tidak didaftarkan dua kali.") % {"name": just_made.name},
+                field="name",
+                code="just_created",
+            )
     inst = Institution(
         **values,
         name_key=name_key(values["name"]),
@@ -283,17 +332,19 @@ def institution_update(
     if inst.status == InstitutionStatus.DIGABUNG:
         raise DomainError(_("Lembaga ini sudah digabung; ubah lembaga tujuannya."))
     values = _clean(changes, instance=inst)
-    if values.get("parent") is not None and actor is not None and not unit_in_scope(actor, values["parent"].branch):
+    new_parent = values.get("parent")
+    if (
+        new_parent is not None
+        and new_parent.pk != inst.parent_id
+        and actor is not None
+        and not unit_in_scope(actor, new_parent.branch)
+    ):
         raise DomainError(_("Lembaga induk tidak ditemukan."), field="parent")
     before = audit.snapshot(inst, INSTITUTION_FIELDS)
     if "npwp" in values:
         taken = _npwp_taken(values["npwp"], exclude_pk=inst.pk)
         if taken is not None:
-            raise DomainError(
-                _("NPWP ini sudah dipakai oleh lembaga %(name)s.") % {"name": taken.name},
-                field="npwp",
-                code="npwp_taken",
-            )
+            raise _npwp_error(actor, taken)
     name_changed = "name" in values and name_key(values["name"]) != inst.name_key
     city_changed = "regency_code" in values and values["regency_code"] != inst.regency_code
     if (name_changed or city_changed) and not confirm_distinct:
@@ -303,7 +354,7 @@ def institution_update(
             exclude_pk=inst.pk,
         )
         if similar:
-            raise PossibleDuplicate(similar)
+            raise PossibleDuplicate(similar, _visible_ids(actor, similar))
     for key, value in values.items():
         setattr(inst, key, value)
     inst.name_key = name_key(inst.name)
@@ -525,9 +576,10 @@ def contact_restrict(*, actor: Any, contact: Contact, restrict: bool = True, rea
 
 @transaction.atomic
 def contact_erase(*, actor: Any, contact: Contact, reason: str = "") -> Contact:
-    """Erase the person: name, position, phone and email are wiped and the read
-    log of this contact goes with them; the row stays (as "dihapus") so the
-    institution's counts and any activity that met this contact keep adding up."""
+    """Erase the person: name, position, phone and email are wiped; the row stays
+    (as "dihapus") so the institution's counts and any activity that met this
+    contact keep adding up. The read log keeps who read the contact and when,
+    which after the erase names nobody."""
     contact = Contact.objects.select_for_update().select_related("institution__branch").get(pk=contact.pk)
     _require(actor, "institutions.manage_contacts", contact.institution)
     if contact.is_erased:

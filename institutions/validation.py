@@ -60,6 +60,8 @@ def check_coordinates(lat: Any, lon: Any) -> tuple[Decimal | None, Decimal | Non
         la, lo = Decimal(str(lat)), Decimal(str(lon))
     except (InvalidOperation, ValueError):
         return None, None, _("Koordinat harus berupa angka desimal (lintang dan bujur).")
+    if not (la.is_finite() and lo.is_finite()):
+        return None, None, _("Koordinat harus berupa angka desimal (lintang dan bujur).")
     # Indonesia and its waters, with a margin.
     if not (Decimal(-12) <= la <= Decimal(7) and Decimal(94) <= lo <= Decimal(142)):
         return None, None, _("Koordinat berada di luar wilayah Indonesia.")
@@ -83,7 +85,8 @@ def check_numbers(values: dict[str, Any]) -> dict[str, str]:
     if not isinstance(members, int) or members < 0 or members > MAX_MEMBERS:
         errors["member_count"] = _("Jumlah pegawai/anggota harus bilangan bulat 0 sampai 10.000.000.")
     value = values.get("potential_value", 0)
-    if not isinstance(value, Decimal | int) or value < 0 or value > MAX_VALUE or value != int(value):
+    finite = not isinstance(value, Decimal) or value.is_finite()
+    if not finite or not isinstance(value, Decimal | int) or value < 0 or value > MAX_VALUE or value != int(value):
         errors["potential_value"] = _("Estimasi nilai potensi harus rupiah utuh, tidak negatif.")
     return errors
 

@@ -101,6 +101,34 @@ def unit_create(
     return unit
 
 
+# Records that carry their branch, area and region ids (denormalised for scope
+# filters and roll-ups). A unit move re-derives area and region from the tree;
+# each module that adds such a model lists it here.
+OWNED_MODELS = ["institutions.Institution"]
+
+
+def _reown_records(moved: OrgUnit) -> dict[str, int]:
+    """After ``moved`` and its subtree got a new place in the tree, give every
+    owned record under it the area and region its branch now has: one UPDATE per
+    branch (a region move touches at most its few dozen branches)."""
+    from django.apps import apps
+
+    branches = list(
+        OrgUnit.objects.filter(path__startswith=moved.path, kind=UnitKind.CABANG).select_related("parent")
+    )
+    counts: dict[str, int] = {}
+    for label in OWNED_MODELS:
+        model = apps.get_model(label)
+        n = 0
+        for b in branches:
+            area = b.parent
+            if area is None or area.parent_id is None:
+                continue
+            n += model._default_manager.filter(branch_id=b.pk).update(area_id=area.pk, region_id=area.parent_id)
+        counts[label] = n
+    return counts
+
+
 @transaction.atomic
 def unit_move(*, actor: Any, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     """Move a unit and its whole subtree under ``new_parent``: one UPDATE rewrites
@@ -123,7 +151,8 @@ def unit_move(*, actor: Any, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     )
     OrgUnit.objects.filter(pk=unit.pk).update(parent=new_parent, updated_at=timezone.now())
     unit.refresh_from_db()
-    after = audit.snapshot(unit, UNIT_FIELDS) | {"subtree_units": moved}
+    owned = _reown_records(unit)
+    after = audit.snapshot(unit, UNIT_FIELDS) | {"subtree_units": moved, "owned_rows": owned}
     audit.record(actor=actor, action="org.unit.move", obj=unit, before=before, after=after)
     return unit
 

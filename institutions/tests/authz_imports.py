@@ -22,15 +22,15 @@ def importer(role: str, in_scope: bool) -> int:
 
 
 def job_page(role: str, in_scope: bool) -> int:
-    if role not in IMPORTERS:
-        return 403
-    return 200 if in_scope else 404
+    if not in_scope:
+        return 404  # someone else's job: not found, before any role check
+    return 200 if role in IMPORTERS else 403
 
 
 def job_action(role: str, in_scope: bool) -> int:
-    if role not in IMPORTERS:
-        return 403
-    return 302 if in_scope else 404
+    if not in_scope:
+        return 404
+    return 302 if role in IMPORTERS else 403
 
 
 def exporter(role: str, in_scope: bool) -> int:

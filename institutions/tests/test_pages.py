@@ -131,7 +131,7 @@ def test_contacts_masked_outside_the_branch_and_reveal_is_logged(client_for: Any
     assert "081298765432" in owner_page
     dba = client_for("dba.a0801")
     page = dba.get(f"/lembaga/{inst.pk}/").content.decode()
-    assert "Rudi Hartono" in page and "081298765432" not in page and "0812" in page
+    assert "Rudi Hartono" in page and "081298765432" not in page and "••••••32" in page and "0812" not in page
     assert not PersonalDataAccess.objects.exists()
     shown = dba.post(f"/lembaga/{inst.pk}/kontak/{c.pk}/lihat/").content.decode()
     assert "081298765432" in shown and "rudi@contoh.id" in shown
@@ -290,3 +290,99 @@ def test_auditor_reads_the_personal_data_access_log(client_for: Any, get_user: A
     assert "dba.a0801" in page and "Wulan Sari" in page and inst.name in page
     assert "Wulan Sari" not in client_for("auditor").get("/lembaga/akses-data-pribadi/?user=pusat").content.decode()
     assert client_for("pinca.c080101").get("/lembaga/akses-data-pribadi/").status_code == 403
+
+
+def test_dba_moves_an_institution_to_another_branch_on_the_page(client_for: Any, get_user: Any, unit: Any) -> None:
+    inst = make_institution(me=get_user("me.c080101.1"))
+    c = client_for("dba.a0801")
+    target = unit("C080102")
+    r = c.post(f"/lembaga/{inst.pk}/pindah/", {"branch": target.pk, "me": inst.me_id, "reason": ""})
+    assert r.status_code == 200 and "memerlukan alasan" in r.content.decode()
+    r = c.post(f"/lembaga/{inst.pk}/pindah/", {"branch": target.pk, "me": inst.me_id, "reason": "Wilayah kerja baru"})
+    assert r.status_code == 302
+    inst.refresh_from_db()
+    assert inst.branch == target and inst.me is None
+    # Out of the DBA's area: refused on the form, nothing changes.
+    r = c.post(f"/lembaga/{inst.pk}/pindah/", {"branch": unit("C100101").pk, "reason": "x"})
+    inst.refresh_from_db()
+    assert r.status_code == 200 and inst.branch == target
+
+
+def test_unchanged_parent_outside_scope_does_not_block_an_edit(client_for: Any, get_user: Any) -> None:
+    head = make_institution(
+        branch="C100101", name="PT Kantor Pusat Uji Nasional", province_code="32", regency_code="32.73"
+    )
+    inst = make_institution(me=get_user("me.c080101.1"), parent=head)
+    c = client_for("me.c080101.1")
+    page = c.get(f"/lembaga/{inst.pk}/").content.decode()
+    assert head.name not in page and "di luar cakupan Anda" in page
+    data = _form(name=inst.name, type=inst.type, parent=head.pk, member_count="777")
+    assert c.post(f"/lembaga/{inst.pk}/ubah/", data).status_code == 302
+    inst.refresh_from_db()
+    assert inst.parent == head and inst.member_count == 777
+
+
+def test_out_of_scope_duplicates_are_named_by_branch_only(client_for: Any) -> None:
+    far = make_institution(
+        branch="C100101",
+        name="Akademi Keperawatan Uji Rahasia",
+        province_code="32",
+        regency_code="32.73",
+        npwp="05.678.901.2-345.000",
+    )
+    c = client_for("me.c080101.1")
+    r = c.post("/lembaga/baru/", _form(npwp="056789012345000"))
+    page = r.content.decode()
+    assert "NPWP ini sudah dipakai" in page and far.name not in page and far.branch.name in page
+    r = c.post("/lembaga/baru/", _form(name="Akad. Keperawatan Uji Rahasia", province_code="32", regency_code="32.73"))
+    page = r.content.decode()
+    assert far.name not in page and far.branch.name in page and f"/lembaga/{far.pk}/" not in page
+    live = c.get("/lembaga/cek-kemiripan/", {"name": far.name, "regency_code": "32.73"}).content.decode()
+    assert far.name not in live and far.branch.name in live
+    api = c.post(
+        "/api/v1/institutions/",
+        {"name": far.name, "type": "SEKOLAH", "province_code": "32", "regency_code": "32.73"},
+        content_type="application/json",
+    ).json()
+    assert api["possible_duplicates"] == [{"id": None, "name": None, "branch": far.branch.code}]
+    assert far.name not in str(api)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/lembaga/?branch=99999999999999999999999",
+        "/lembaga/?me=99999999999999999999999&score_min=abc",
+        "/lembaga/cek-kemiripan/?name=Koperasi+Uji&regency_code=31.71&exclude=%C2%B2",
+        "/lembaga/ekspor/?branch=99999999999999999999999",
+        "/api/v1/institutions/?branch=99999999999999999999999",
+    ],
+)
+def test_odd_ids_in_the_url_never_give_a_500(client_for: Any, url: str) -> None:
+    assert client_for("pinca.c080101").get(url).status_code in (200, 302, 400)
+
+
+def test_odd_ids_on_the_access_log(client_for: Any) -> None:
+    c = client_for("auditor")
+    for value in ("%C2%B2", "99999999999999999999999", "-1"):
+        assert c.get(f"/lembaga/akses-data-pribadi/?institution={value}").status_code == 200
+
+
+def test_agen_reads_the_api_list_a_page_at_a_time(client_for: Any) -> None:
+    """Agen may not export: the API does not hand them the list in bulk either."""
+    for i in range(20):
+        make_institution(name=f"Kelompok Tani Makmur Nomor {i:02d}")
+    agen = client_for("agen.c080101").get("/api/v1/institutions/?page_size=500").json()
+    pinca = client_for("pinca.c080101").get("/api/v1/institutions/?page_size=500").json()
+    assert agen["count"] == pinca["count"] > 50
+    assert len(agen["results"]) == 50 and len(pinca["results"]) == pinca["count"]
+
+
+def test_a_double_submit_after_confirming_registers_once(client_for: Any) -> None:
+    make_institution(name="PT Sumber Air Bersih Tbk")
+    c = client_for("me.c080101.1")
+    data = _form(name="Sumber Air Bersih", confirm_distinct="on")
+    assert c.post("/lembaga/baru/", data).status_code == 302
+    r = c.post("/lembaga/baru/", data)
+    assert r.status_code == 200 and "baru saja mendaftarkan" in r.content.decode()
+    assert Institution.objects.filter(name="Sumber Air Bersih").count() == 1

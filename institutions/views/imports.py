@@ -33,12 +33,14 @@ def _require_import(request: HttpRequest) -> None:
 
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
-    """The user's own job (imports are personal work); anyone else's is 404."""
-    _require_import(request)
+    """The user's own job (imports are personal work); anyone else's is 404,
+    answered before the role check as everywhere else."""
     try:
-        return import_jobs_for(request.user).get(pk=pk)
+        job = import_jobs_for(request.user).get(pk=pk)
     except ImportJob.DoesNotExist:
         raise Http404 from None
+    _require_import(request)
+    return job
 
 
 def _limits() -> dict[str, Any]:

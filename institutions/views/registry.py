@@ -58,6 +58,14 @@ INSTITUTION_FORM_FIELDS = (
 )
 
 
+def _id_param(value: str | None) -> int | None:
+    """An id from a query string: ASCII digits within the bigint range, else None."""
+    text = (value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
 def _query_without_page(request: HttpRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
@@ -128,17 +136,15 @@ def _contact_view(user: Any, inst: Institution, contacts: list[Contact]) -> list
 
 
 def _mask(value: str) -> str:
-    digits = value.strip()
-    if len(digits) <= 4:
-        return "•" * len(digits)
-    return digits[:4] + "•" * (len(digits) - 6) + digits[-2:]
+    """Enough to tell two numbers apart, not enough to call: the last 2 digits."""
+    digits = "".join(c for c in value if c.isdigit())
+    return ("•" * 6 + digits[-2:]) if digits else ""
 
 
 def _mask_email(value: str) -> str:
     if "@" not in value:
         return ""
-    local, domain = value.split("@", 1)
-    return (local[:1] + "•••@" + domain) if local else "•••@" + domain
+    return "•••@" + value.split("@", 1)[1]
 
 
 @login_required
@@ -181,10 +187,12 @@ def _form_values(form: InstitutionForm) -> dict[str, Any]:
     return data
 
 
-def _resolve_parent(user: Any, form: InstitutionForm) -> Institution | None:
+def _resolve_parent(user: Any, form: InstitutionForm, current: Institution | None = None) -> Institution | None:
     pid = form.cleaned_data.get("parent")
     if not pid:
         return None
+    if current is not None and pid == current.parent_id:
+        return current.parent  # unchanged (it may lie outside the editor's scope)
     parent = visible_institutions(user).filter(pk=pid).first()
     if parent is None:
         raise DomainError(_("Lembaga induk tidak ditemukan dalam cakupan Anda."), field="parent")
@@ -259,7 +267,7 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 services.institution_update(
                     actor=request.user,
                     institution=inst,
-                    parent=_resolve_parent(request.user, form),
+                    parent=_resolve_parent(request.user, form, current=inst),
                     confirm_distinct=form.cleaned_data["confirm_distinct"],
                     **_form_values(form),
                 )
@@ -299,11 +307,10 @@ def similar_check(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     name = request.GET.get("name", "")[:200]
     regency = request.GET.get("regency_code", "")[:5]
-    exclude = request.GET.get("exclude", "")
     matches: list[Institution] = []
     if len(name.strip()) >= 3 and regency in regency_names():
         matches = services.find_similar(
-            name=name, regency_code=regency, exclude_pk=int(exclude) if exclude.isdigit() else None
+            name=name, regency_code=regency, exclude_pk=_id_param(request.GET.get("exclude"))
         )
     return render(request, "institutions/partials/_similar.html", {"similar": _similar_rows(request.user, matches)})
 
@@ -340,16 +347,17 @@ def institution_reassign(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             me = None
             if me_id:
-                from org.models import User
-
-                me = User.objects.filter(pk=me_id).first()
+                me = selectors.scoped_mes(user).filter(pk=me_id).first()
+            if new_branch is not None and me is not None and not services.me_is_posted(me, new_branch):
+                # The ME list shows the current branch's MEs: a branch move starts without one.
+                me = None
             try:
                 services.institution_reassign(
                     actor=user,
                     institution=inst,
                     branch=new_branch,
                     me=me,
-                    clear_me=not me_id,
+                    clear_me=me is None,
                     reason=form.cleaned_data.get("reason") or "",
                 )
             except DomainError as exc:
@@ -530,9 +538,7 @@ def personal_data_reads(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     username = request.GET.get("user", "").strip()[:150]
     inst = request.GET.get("institution", "")
-    qs = selectors.personal_data_reads(
-        request.user, username=username, institution=int(inst) if inst.isdigit() else None
-    )
+    qs = selectors.personal_data_reads(request.user, username=username, institution=_id_param(inst))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -152,3 +152,23 @@ def test_user_create_validates_password_and_duplicates(get_user: Any) -> None:
         services.user_create(actor=admin, username="x1", password="123")
     with pytest.raises(DomainError, match="sudah dipakai"):
         services.user_create(actor=admin, username="ADMIN", password=None)
+
+
+@pytest.mark.django_db
+def test_moving_a_branch_moves_its_institutions_scope(get_user: Any, unit: Any) -> None:
+    """Institutions carry area/region ids for scope filters: a move must keep them true."""
+    from institutions.selectors import InstitutionFilters, institution_list
+    from institutions.tests.factories import make_institution
+
+    inst = make_institution(branch="C080101")
+    services.unit_move(actor=get_user("admin"), unit=unit("C080101"), new_parent=unit("A0802"))
+    inst.refresh_from_db()
+    assert inst.area.code == "A0802" and inst.region.code == "W08"
+    old_dba = set(institution_list(get_user("dba.a0801"), InstitutionFilters()).values_list("pk", flat=True))
+    new_dba = set(institution_list(get_user("dba.a0802"), InstitutionFilters()).values_list("pk", flat=True))
+    assert inst.pk not in old_dba and inst.pk in new_dba
+    # An area moved to another region takes its institutions' region with it.
+    services.unit_move(actor=get_user("admin"), unit=unit("A0802"), new_parent=unit("W10"))
+    inst.refresh_from_db()
+    assert inst.region.code == "W10"
+    assert inst.pk in set(institution_list(get_user("wil.w10"), InstitutionFilters()).values_list("pk", flat=True))

@@ -21,3 +21,18 @@ document.addEventListener("click", function (event) {
     btn.disabled = false;
   }, function () { btn.disabled = false; }, { enableHighAccuracy: true, timeout: 10000 });
 });
+// A form marked data-submit-once cannot be sent twice by a double tap.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.matches || !form.matches("form[data-submit-once]")) return;
+  if (form.dataset.sent) { event.preventDefault(); return; }
+  form.dataset.sent = "1";
+  form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+});
+// Pages restored from the back/forward cache get their buttons back.
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll("form[data-submit-once]").forEach(function (f) {
+    delete f.dataset.sent;
+    f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+  });
+});
