@@ -80,6 +80,13 @@ def _page_size(request: HttpRequest) -> int:
     return size if size in PAGE_SIZES else PAGE_SIZES[0]
 
 
+def _page_of(qs: Any, size: int, number: Any) -> Any:
+    """A page of ``qs``: ids paged first, then those rows with their joins."""
+    page = Paginator(qs.values_list("pk", flat=True), size).get_page(number)
+    page.object_list = selectors.page_rows(qs, list(page.object_list))
+    return page
+
+
 def _small_scope(user: Any) -> bool:
     """Whether pickers of people fit on a phone: a branch or an area."""
     root = scope_root(user)
@@ -91,7 +98,7 @@ def institution_list(request: HttpRequest) -> HttpResponse:
     form = bound_filter_form(request.GET)
     filters = form.filters()
     qs = selectors.institution_list(request.user, filters)
-    page = Paginator(qs, _page_size(request)).get_page(request.GET.get("page"))
+    page = _page_of(qs, _page_size(request), request.GET.get("page"))
     branches = list(selectors.scoped_branches(request.user).only("id", "name", "code"))
     chosen = next((b for b in branches if b.pk == filters.branch), None) if filters.branch else None
     if chosen is not None:
@@ -108,6 +115,12 @@ def institution_list(request: HttpRequest) -> HttpResponse:
         "branches": branches if len(branches) > 1 else [],
         "mes": mes,
         "regency_names": regency_names(),
+        # Only the chosen province's regencies (500+ options would weigh on every page view).
+        "regency_options": regency_choices(filters.province)[1:]
+        if filters.province
+        else [(filters.regency, regency_names()[filters.regency])]
+        if filters.regency
+        else [],
         "page_sizes": PAGE_SIZES,
         "page_size": _page_size(request),
         "can_create": request.user.has_perm("institutions.create"),
@@ -489,7 +502,7 @@ def branch_ranking(request: HttpRequest, unit_pk: int) -> HttpResponse:
     if branch.kind != UnitKind.CABANG:
         raise Http404
     qs = selectors.branch_ranking(request.user, branch)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = _page_of(qs, 50, request.GET.get("page"))
     rows = selectors.potential_by_unit(request.user, level="branch", unit_id=branch.pk)
     totals = rows[0] if rows else None
     return render(
