@@ -11,8 +11,8 @@ List: each case is one URL for one user. Every repeat (BENCH_REPEAT, default
 
 * the whole request through the test ``Client`` (session, middleware, view,
   template) — the figure held against the goal;
-* the ORM part of it: ``selectors.institution_list`` through the ``Paginator``
-  as the view pages it (the scope root, the count and the page query);
+* the ORM part of it: ``selectors.institution_list`` paged as the view pages
+  it (the scope root, the count, the page's ids, then those rows with joins);
 * the SQL: exactly the statements that ORM part sent, replayed through a plain
   cursor. Ratios are against it.
 
@@ -201,9 +201,12 @@ def case_filters(case: ListCase) -> selectors.InstitutionFilters:
 
 
 def orm_page(user: User, filters: selectors.InstitutionFilters, case: ListCase) -> tuple[int, list[int]]:
-    """What the view (or the API's paginator) asks of the ORM: the count and one page."""
-    page = Paginator(selectors.institution_list(user, filters), case.page_size).get_page(case.page_number)
-    return page.paginator.count, [inst.pk for inst in page.object_list]
+    """What the view (or the API's paginator) asks of the ORM: the count, the
+    page's ids (no joins), then those rows with their branch and ME."""
+    qs = selectors.institution_list(user, filters)
+    page = Paginator(qs.values_list("pk", flat=True), case.page_size).get_page(case.page_number)
+    rows = selectors.page_rows(qs, list(page.object_list))
+    return page.paginator.count, [inst.pk for inst in rows]
 
 
 def explain_indexes(statement: Statement) -> set[str]:
@@ -604,7 +607,7 @@ def render(
         "",
         "- *View*: the whole request through the test `Client` (session, middleware, view, template).",
         "  The goal is on its p95.",
-        "- *ORM*: `institution_list` paged by `Paginator` as the view pages it (scope root, count, page).",
+        "- *ORM*: `institution_list` paged as the view pages it (scope root, count, the page's ids, then those rows).",
         "- *SQL*: the statements the ORM part sent, replayed through a plain cursor.",
         "  Ratios are p50 / SQL p50.",
         "",

@@ -289,9 +289,10 @@ def test_me_registers_a_similar_institution_after_confirming(phone: Any) -> None
     expect(warning).to_contain_text("Mirip dengan lembaga yang sudah terdaftar di kota yang sama")
     link = warning.get_by_role("link", name=existing.name)
     expect(link).to_have_attribute("href", f"/lembaga/{existing.pk}/")
-    expect(page.get_by_label(re.compile("Saya sudah memeriksa"))).to_have_count(0)
+    # The warning carries its own confirmation box, unticked.
+    expect(warning.get_by_label(re.compile("Saya sudah memeriksa"))).not_to_be_checked()
 
-    # Saving without confirming is refused with the warning and a confirmation box.
+    # Saving without confirming is refused, with the warning and the box again.
     with page.expect_navigation():
         page.get_by_role("button", name="Simpan").click()
     assert path_is("/lembaga/baru/")(page.url)

@@ -14,6 +14,8 @@ The modules, each depending only on those above it:
 
 * ``files``: the columns, reading cell values, the checks on the file itself
   (:func:`inspect_upload`) and reading its rows (:func:`read_rows`);
+* ``similar``: the similar-name search over the live institutions of the
+  file's kabupaten/kota and the file's earlier rows (warnings);
 * ``rows``: validating the rows into an :class:`Outcome` (:func:`check_file`);
 * ``jobs``: the job services and tasks (upload, validate, confirm, write,
   cancel) and what the pages show of a job;

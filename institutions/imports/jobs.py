@@ -208,7 +208,7 @@ def import_write(job_pk: int) -> None:
     with translation.override(_language(job)):
         try:
             actor, a = _acting_assignment(job)
-            outcome = check_file(job, actor, a, _progress(job_pk, ImportStatus.WRITING))
+            outcome = check_file(job, actor, a, _progress(job_pk, ImportStatus.WRITING), similar=False)
             _write(job_pk, actor, outcome)
         except _Stopped:
             return
@@ -234,6 +234,9 @@ def _write(job_pk: int, actor: Any, outcome: Outcome) -> None:
     list(OrgUnit.objects.select_for_update().filter(pk__in={r.branch.pk for r in rows if r.branch}).order_by("pk"))
     npwps, pairs = _existing({r.values["npwp"] for r in rows if r.values["npwp"]}, {r.pair for r in rows if r.pair})
     fresh = [r for r in rows if r.values["npwp"] not in npwps and r.pair not in pairs]
+    # The similar names the user saw before confirming stay in the report, for the rows written.
+    written_lines = {r.line for r in fresh}
+    outcome.add_warnings([p for p in job.report if p.get("kind") == "warning" and p["line"] in written_lines])
     now = timezone.now()
     owners: dict[int, tuple[int, int]] = {}
     institutions = []
@@ -292,6 +295,7 @@ def _write(job_pk: int, actor: Any, outcome: Outcome) -> None:
             "sha256": job.sha256,
             "written": len(ids),
             "already_registered": outcome.existing_rows + len(rows) - len(fresh),
+            "similar_names": sum(1 for p in outcome.report if p["kind"] == "warning"),
             "ids": ids if len(ids) <= 1000 else None,
             "id_min": min(ids) if ids else None,
             "id_max": max(ids) if ids else None,
@@ -359,11 +363,15 @@ def _safe_cell(value: str) -> str:
 
 
 def report_csv(job: ImportJob) -> str:
+    """Every report entry; the last column tells an error (not written) from a
+    row already registered (skipped) and a warning (written; check it)."""
+    kinds = {"error": _("kesalahan"), "existing": _("sudah terdaftar"), "warning": _("peringatan")}
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow([_("baris"), _("kolom"), _("nilai"), _("alasan")])
+    w.writerow([_("baris"), _("kolom"), _("nilai"), _("alasan"), _("jenis")])
     for p in job.report:
-        w.writerow([p["line"], p["column"], _safe_cell(p["value"]), _safe_cell(p["reason"])])
+        kind = kinds.get(p.get("kind", "error"), kinds["error"])
+        w.writerow([p["line"], p["column"], _safe_cell(p["value"]), _safe_cell(p["reason"]), kind])
     if len(job.report) >= REPORT_MAX_ENTRIES:
-        w.writerow(["", "", "", _("Laporan dipotong pada %(n)s masalah.") % {"n": REPORT_MAX_ENTRIES}])
+        w.writerow(["", "", "", _("Laporan dipotong pada %(n)s masalah.") % {"n": REPORT_MAX_ENTRIES}, ""])
     return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8

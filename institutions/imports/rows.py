@@ -1,8 +1,9 @@
 """Validating the rows of one file for one importer into an :class:`Outcome`
 (valid rows, per-row report, counts).
 
-Validation never queries per row: branches, MEs, existing NPWPs and existing
-names are loaded for the whole file in a few queries.
+Validation never queries per row: branches, MEs, existing NPWPs and the names
+of the live institutions in the file's kabupaten/kota are loaded for the whole
+file in a few queries.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from institutions.imports.files import (
     _text,
     read_rows,
 )
+from institutions.imports.similar import Registered, SimilarNames
 from institutions.models import ImportJob, Institution, InstitutionStatus, InstitutionType, Sector
 from institutions.normalise import name_key
+from org.access import visible_institutions
 from org.models import OrgUnit, Placement, Role, RoleAssignment, UnitKind, User
 
 PROGRESS_EVERY = 500
@@ -115,6 +118,9 @@ class _Row:
     branch: OrgUnit | None = None
     me: Any = None
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # A valid row with a similar name: the live institutions, else an earlier line.
+    similar: list[Registered] = field(default_factory=list)
+    similar_line: int | None = None
 
     def error(self, key: str, reason: Any, *, kind: str = "error") -> None:
         value = self.raw.get(key)
@@ -140,10 +146,18 @@ class Outcome:
     error_rows: int = 0
     existing_rows: int = 0
     rows: list[_Row] = field(default_factory=list)
+    warned: list[_Row] = field(default_factory=list)  # valid rows with a similar name
 
     def add(self, row: _Row) -> None:
         if len(self.report) < REPORT_MAX_ENTRIES:
             self.report.extend(row.problems[: REPORT_MAX_ENTRIES - len(self.report)])
+
+    def add_warnings(self, warnings: list[dict[str, Any]]) -> None:
+        """Put the warnings among the problems, in line order. A full report
+        keeps the warnings first: their rows are written, so the user must see them."""
+        warnings = warnings[:REPORT_MAX_ENTRIES]
+        problems = self.report[: max(REPORT_MAX_ENTRIES - len(warnings), 0)]
+        self.report = sorted(problems + warnings, key=lambda p: p["line"])  # stable: a row's problems keep their order
 
 
 def _chunks(items: Iterable[Any], n: int = QUERY_CHUNK) -> Iterator[list[Any]]:
@@ -152,12 +166,18 @@ def _chunks(items: Iterable[Any], n: int = QUERY_CHUNK) -> Iterator[list[Any]]:
         yield items[i : i + n]
 
 
+def _existing_npwps(npwps: set[str]) -> set[str]:
+    """Which NPWPs are already registered (to any institution: the column is unique)."""
+    found: set[str] = set()
+    for chunk in _chunks(npwps):
+        found |= set(Institution.objects.filter(npwp__in=chunk).values_list("npwp", flat=True))  # type: ignore[arg-type]
+    return found
+
+
 def _existing(npwps: set[str], pairs: set[tuple[str, str]]) -> tuple[set[str], set[tuple[str, str]]]:
     """Which NPWPs (any institution: the column is unique) and which
     (regency, name key) pairs (live institutions) are already registered."""
-    found_npwps: set[str] = set()
-    for chunk in _chunks(npwps):
-        found_npwps |= set(Institution.objects.filter(npwp__in=chunk).values_list("npwp", flat=True))  # type: ignore[arg-type]
+    found_npwps = _existing_npwps(npwps)
     found_pairs: set[tuple[str, str]] = set()
     regencies_in_file = {r for r, _k in pairs}
     for chunk in _chunks({k for _r, k in pairs}):
@@ -178,9 +198,10 @@ def own_branch(assignment: RoleAssignment) -> OrgUnit | None:
 class _Checker:
     """Validates the rows of one file for one importer."""
 
-    def __init__(self, actor: Any, assignment: RoleAssignment) -> None:
+    def __init__(self, actor: Any, assignment: RoleAssignment, *, similar: bool = True) -> None:
         self.actor = actor
         self.assignment = assignment
+        self.similar = similar
         self.own = own_branch(assignment)
         self.places = _Places.load()
         self.types = _choice_lookup(InstitutionType.choices)
@@ -267,9 +288,10 @@ class _Checker:
         posted = set(
             Placement.objects.filter(valid_to__isnull=True, user_id__in=people).values_list("user_id", "branch_id")
         )
-        candidates = [r for r in rows if r.pair or r.values.get("npwp")]
-        npwps = {r.values["npwp"] for r in candidates if r.values.get("npwp")}
-        existing_npwps, existing_pairs = _existing(npwps, {r.pair for r in candidates if r.pair})
+        existing_npwps = _existing_npwps({r.values["npwp"] for r in rows if r.values.get("npwp")})
+        pairs = {r.pair for r in rows if r.pair}
+        names = SimilarNames(pairs, chunk=QUERY_CHUNK) if self.similar else None
+        existing_pairs = names.taken if names else _existing(set(), pairs)[1]
         seen_npwp: dict[str, int] = {}
         seen_pair: dict[tuple[str, str], int] = {}
         for row in rows:
@@ -326,7 +348,64 @@ class _Checker:
                 outcome.valid.append(row)
             else:
                 outcome.error_rows += 1
+            # A valid row (still ok here) is compared with the live institutions and the earlier rows.
+            if names is not None and pair:
+                row.similar, row.similar_line = names.row(*pair, row.line, check=row.ok)
+                if row.similar or row.similar_line:
+                    outcome.warned.append(row)
             outcome.add(row)
+        if names is not None:
+            lines = {r.line: r.values["name"] for r in rows if r.pair}
+            outcome.add_warnings(self.warning_entries(outcome.warned, lines))
+
+    def warning_entries(self, rows: list[_Row], names: dict[int, str]) -> list[dict[str, Any]]:
+        """The report entries of the rows with a similar name. As in the
+        registration form, an institution the importer may open is named and
+        linked; any other only by its branch (the check is nationwide, the
+        details are not)."""
+        matched = {m for r in rows for m in r.similar}
+        branches: dict[int, str] = {}
+        for chunk in _chunks({m.branch_id for m in matched}):
+            branches.update(OrgUnit.objects.filter(pk__in=chunk).values_list("pk", "name"))
+        visible: set[int] = set()
+        for chunk in _chunks({r.values["regency_code"] for r in rows if r.similar}):
+            qs = visible_institutions(self.actor).filter(regency_code__in=chunk)
+            visible |= set(qs.values_list("pk", flat=True))
+        out = []
+        for row in rows:
+            similar: list[dict[str, Any]]
+            if row.similar:
+                similar = [
+                    {"id": m.pk, "name": m.name, "branch": branches.get(m.branch_id, "")}
+                    if m.pk in visible
+                    else {"id": None, "name": None, "branch": branches.get(m.branch_id, "")}
+                    for m in row.similar
+                ]
+                parts = [f"{s['name']} ({s['branch']})" for s in similar if s["id"]]
+                for branch in sorted({s["branch"] for s in similar if not s["id"]}):
+                    parts.append(_("lembaga di %(branch)s") % {"branch": branch})
+                reason = _(
+                    "Nama mirip dengan lembaga yang sudah terdaftar di kabupaten/kota ini: %(names)s. "
+                    "Baris ini tetap sah dan ikut ditulis; periksa dulu apakah lembaganya sama."
+                ) % {"names": "; ".join(parts)}
+            else:
+                assert row.similar_line is not None
+                similar = [{"line": row.similar_line, "name": names.get(row.similar_line, "")}]
+                reason = _(
+                    "Nama mirip dengan baris %(line)s dalam berkas ini (%(name)s). "
+                    "Baris ini tetap sah dan ikut ditulis; periksa dulu apakah lembaganya sama."
+                ) % {"line": row.similar_line, "name": similar[0]["name"]}
+            out.append(
+                {
+                    "line": row.line,
+                    "column": HEADER["name"],
+                    "value": _text(row.raw.get("name"))[:100],
+                    "reason": reason,
+                    "kind": "warning",
+                    "similar": similar,
+                }
+            )
+        return out
 
 
 def _cache_name(job: ImportJob) -> str:
@@ -364,11 +443,17 @@ def _drop_cache(job: ImportJob) -> None:
 
 
 def check_file(
-    job: ImportJob, actor: Any, assignment: RoleAssignment, progress: Callable[[int], None] | None = None
+    job: ImportJob,
+    actor: Any,
+    assignment: RoleAssignment,
+    progress: Callable[[int], None] | None = None,
+    *,
+    similar: bool = True,
 ) -> Outcome:
     """Parse and validate the job's rows; ``progress(n)`` is called every
-    PROGRESS_EVERY rows (it may raise to stop)."""
-    checker = _Checker(actor, assignment)
+    PROGRESS_EVERY rows (it may raise to stop). ``similar``: also look for
+    similar names (warnings); the write's re-check keeps the validation's."""
+    checker = _Checker(actor, assignment, similar=similar)
     rows: list[_Row] = []
     for line, raw in _job_rows(job):
         row = _Row(line, raw)

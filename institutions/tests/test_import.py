@@ -160,12 +160,13 @@ def test_report_names_line_column_and_reason(client_for: Any) -> None:
     report = c.get(reverse("institutions:import-report", args=[job.pk]))
     assert report.status_code == 200 and report["Content-Type"].startswith("text/csv")
     lines = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
-    assert lines[0] == ["baris", "kolom", "nilai", "alasan"]
+    assert lines[0] == ["baris", "kolom", "nilai", "alasan", "jenis"]
     assert [
         "8",
         "Estimasi nilai potensi (Rp)",
         "'-5",
         "Estimasi nilai potensi harus rupiah utuh, tidak negatif.",
+        "kesalahan",
     ] in lines
     assert len(lines) - 1 == len(job.report)
 
@@ -340,6 +341,152 @@ def test_duplicates_within_the_file_are_errors_on_the_later_row(client_for: Any)
     assert job.valid_rows == 2
 
 
+# --- Similar names: warned, still written ------------------------------------------------------------------
+
+
+def registered(unit: Any, name: str, branch: str = "C080101", regency_code: str = "31.73") -> Institution:
+    return institution_create(
+        actor=None,
+        name=name,
+        type="KOPERASI",
+        province_code="31",
+        regency_code=regency_code,
+        branch=unit(branch),
+        confirm_distinct=True,
+    )
+
+
+def warnings(job: ImportJob) -> dict[int, dict[str, Any]]:
+    return {p["line"]: p for p in job.report if p["kind"] == "warning"}
+
+
+def test_a_similar_name_is_warned_and_still_written_an_equal_one_is_already_registered(
+    client_for: Any, unit: Any
+) -> None:
+    existing = registered(unit, "Kop. Karyawan Sejahtera Abadii")
+    c = client_for("pinca.c080101")
+    f = csv_file(
+        [
+            row(name="Koperasi Karyawan Sejahtera Abadi", type="KOPERASI"),  # 2: similar to the registered one
+            row(name="PT KOP KARYAWAN SEJAHTERA ABADII", type="KOPERASI"),  # 3: the same name key
+            row(name="Koperasi Karyawan Sejahtera Abadi", type="KOPERASI", regency_code="31.71"),  # 4: another city
+            row(name="SMA Harapan Bangsa Kalideres"),  # 5
+            row(name="SMA Harapan Bangsa Kalideress"),  # 6: similar to line 5
+            row(name="SMA Harapan Bangsa Kalideresss", type="??"),  # 7: similar too, but an error
+        ]
+    )
+    job = uploaded_job(c, "pinca.c080101", f)
+    assert (job.valid_rows, job.existing_rows, job.error_rows) == (4, 1, 1)
+    assert [line for line, _c, _r in problems(job, "existing")] == [3]
+    found = warnings(job)
+    assert sorted(found) == [2, 6]
+    assert found[2]["column"] == "Nama lembaga" and found[2]["value"] == "Koperasi Karyawan Sejahtera Abadi"
+    branch = unit("C080101").name
+    assert found[2]["similar"] == [{"id": existing.pk, "name": existing.name, "branch": branch}]
+    assert f"Kop. Karyawan Sejahtera Abadii ({branch})" in found[2]["reason"]
+    assert found[6]["similar"] == [{"line": 5, "name": "SMA Harapan Bangsa Kalideres"}]
+    assert "baris 5" in found[6]["reason"]
+    assert [p["line"] for p in job.report] == sorted(p["line"] for p in job.report)  # in line order
+    # The page lists them under "Perlu diperiksa" before the write, the registered one linked.
+    page = c.get(reverse("institutions:import-detail", args=[job.pk])).content.decode()
+    section = page[page.index('id="mirip"') :]
+    assert "Perlu diperiksa: nama mirip" in page and "Tulis 4 baris" in page
+    assert '<dt>Perlu diperiksa</dt><dd><a href="#mirip">2</a></dd>' in page
+    assert "2 baris bernama mirip dengan lembaga di kabupaten/kota yang sama" in page
+    assert f'href="{reverse("institutions:detail", args=[existing.pk])}"' in section
+    assert "baris 5 berkas ini: SMA Harapan Bangsa Kalideres" in section
+    # The CSV tells the kinds apart in its last column.
+    text = c.get(reverse("institutions:import-report", args=[job.pk])).content.decode("utf-8-sig")
+    kinds = {(r["baris"], r["jenis"]) for r in csv.DictReader(io.StringIO(text))}
+    assert kinds == {("2", "peringatan"), ("3", "sudah terdaftar"), ("6", "peringatan"), ("7", "kesalahan")}
+    # Written like any valid row; the audit event counts them.
+    c.post(reverse("institutions:import-confirm", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.written_rows == 4 and sorted(warnings(job)) == [2, 6]
+    assert Institution.objects.filter(import_job=job, name="Koperasi Karyawan Sejahtera Abadi").count() == 2
+    event = AuditEvent.objects.get(action="institution.import", object_id=str(job.pk))
+    assert event.after["similar_names"] == 2
+    assert "gabungkan keduanya" in c.get(reverse("institutions:import-detail", args=[job.pk])).content.decode()
+
+
+def test_a_similar_institution_is_linked_only_when_the_importer_may_open_it(client_for: Any, unit: Any) -> None:
+    other = registered(unit, "Koperasi Pegawai Pelabuhan Sunda Kelapa", branch="C080102")
+    f = csv_file([row(name="Koperasi Pegawai Pelabuhan Sunda Klapa", type="KOPERASI", branch="C080101")])
+    link = f'href="{reverse("institutions:detail", args=[other.pk])}"'
+    # A Pinca of another branch: as in the registration form, only the branch is named, nowhere.
+    pinca = client_for("pinca.c080101")
+    job = uploaded_job(pinca, "pinca.c080101", f)
+    branch = unit("C080102").name
+    assert warnings(job)[2]["similar"] == [{"id": None, "name": None, "branch": branch}]
+    assert f"lembaga di {branch}" in warnings(job)[2]["reason"]
+    page = pinca.get(reverse("institutions:import-detail", args=[job.pk])).content.decode()
+    assert f"Lembaga bernama mirip yang dikelola {branch}" in page and link not in page
+    report = pinca.get(reverse("institutions:import-report", args=[job.pk])).content.decode("utf-8-sig")
+    for text in (page, report, str(job.report)):
+        assert other.name not in text
+    # The DBA of the area sees both branches: named and linked.
+    f.seek(0)
+    dba = client_for("dba.a0801")
+    job = uploaded_job(dba, "dba.a0801", f)
+    assert warnings(job)[2]["similar"] == [{"id": other.pk, "name": other.name, "branch": branch}]
+    page = dba.get(reverse("institutions:import-detail", args=[job.pk])).content.decode()
+    assert link in page and other.name in page
+
+
+def test_the_similar_search_finds_exactly_what_the_rule_finds(unit: Any) -> None:
+    """The bounds that spare most comparisons never discard a pair ``is_similar``
+    accepts: among the names sharing the row's longest or second longest word,
+    the index finds what comparing every pair finds."""
+    import random
+
+    from institutions.imports.similar import SimilarNames, lookup_words
+    from institutions.normalise import is_similar, name_key
+
+    rng = random.Random(7)
+    bases = ["Koperasi Karyawan Sejahtera Abadi", "SD Negeri Kalideres 01", "Yayasan Harapan Bangsa", "Maju Jaya"]
+
+    def typo(name: str) -> str:
+        i = rng.randrange(len(name))
+        return name[:i] + rng.choice("aeiku ") + name[i + rng.choice((0, 1)) :]
+
+    names = []
+    for _ in range(150):
+        name = rng.choice(bases)
+        for _ in range(rng.randint(0, 3)):
+            name = typo(name)
+        names.append(name)
+    for n in names[:40]:
+        registered(unit, n)
+    keys = list(dict.fromkeys(k for k in (name_key(n) for n in names[40:]) if k))
+    live = [(i.pk, i.name_key) for i in Institution.objects.live().filter(regency_code="31.73")]
+    index = SimilarNames({("31.73", k) for k in keys}, chunk=400)
+    checked = 0
+    for line, key in enumerate(keys, start=2):
+        words = set(lookup_words(key))
+        found, earlier = index.row("31.73", key, line, check=True)
+        expected = [pk for pk, k in live if words & set(k.split()) and k != key and is_similar(key, k)]
+        assert {m.pk for m in found} <= set(expected) and bool(found) == bool(expected), key
+        if not expected:
+            before = [i + 2 for i, k in enumerate(keys[: line - 2]) if words & set(k.split()) and is_similar(key, k)]
+            assert (earlier in before) if before else earlier is None, key
+        checked += bool(expected) or bool(earlier)
+    assert checked > 20  # the sample does contain similar names
+
+
+def test_a_full_report_keeps_the_warnings(monkeypatch: Any) -> None:
+    from institutions.imports import rows
+
+    monkeypatch.setattr(rows, "REPORT_MAX_ENTRIES", 4)
+    outcome = rows.Outcome(report=[{"line": n, "kind": "error"} for n in (2, 3, 5, 7)])
+    outcome.add_warnings([{"line": 4, "kind": "warning"}, {"line": 6, "kind": "warning"}])
+    assert [(p["line"], p["kind"]) for p in outcome.report] == [
+        (2, "error"),
+        (3, "error"),
+        (4, "warning"),
+        (6, "warning"),
+    ]
+
+
 # --- Files refused before any job exists ----------------------------------------------------------------
 
 
@@ -492,7 +639,8 @@ def test_another_users_job_is_not_found(client_for: Any) -> None:
         assert other.post(reverse(f"institutions:{name}", args=[job.pk])).status_code == 404
     job.refresh_from_db()
     assert job.status == ImportStatus.VALIDATED
-    assert client_for("agen.c080101").get(reverse("institutions:import-detail", args=[job.pk])).status_code == 403
+    # Not theirs: 404 before any role check, for an Agen as for anyone.
+    assert client_for("agen.c080101").get(reverse("institutions:import-detail", args=[job.pk])).status_code == 404
     # The owner sees it among their recent jobs; the other user does not.
     assert reverse("institutions:import-detail", args=[job.pk]) in c.get(START).content.decode()
     assert reverse("institutions:import-detail", args=[job.pk]) not in other.get(START).content.decode()
