@@ -113,9 +113,7 @@ def _reown_records(moved: OrgUnit) -> dict[str, int]:
     branch (a region move touches at most its few dozen branches)."""
     from django.apps import apps
 
-    branches = list(
-        OrgUnit.objects.filter(path__startswith=moved.path, kind=UnitKind.CABANG).select_related("parent")
-    )
+    branches = list(OrgUnit.objects.filter(path__startswith=moved.path, kind=UnitKind.CABANG).select_related("parent"))
     counts: dict[str, int] = {}
     for label in OWNED_MODELS:
         model = apps.get_model(label)
