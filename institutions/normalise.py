@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from difflib import SequenceMatcher
+
+from rapidfuzz.fuzz import ratio as _indel_ratio
 
 # Legal-form and filler words that do not tell two institutions apart.
 NOISE_WORDS = frozenset({"pt", "tbk", "persero", "perum", "perumda", "cv", "ud", "pd", "tb", "the", "dan", "and"})
@@ -44,7 +45,10 @@ def format_npwp(digits: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
-    return SequenceMatcher(None, a, b).ratio()
+    """2 × (longest common subsequence) / (total length), 0–1: the same measure
+    as difflib's ratio on the longest common subsequence, computed in C by the
+    rapidfuzz library (an import of 10,000 rows compares thousands of pairs)."""
+    return _indel_ratio(a, b) / 100
 
 
 def is_similar(a_key: str, b_key: str) -> bool:

@@ -10,7 +10,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
@@ -147,6 +147,8 @@ class Inspected:
     data: bytes
     sha256: str
     total_rows: int
+    # The rows as read for counting, kept so validation does not parse the file again.
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
 
 def _mb(n: int) -> str:
@@ -263,8 +265,10 @@ def inspect_upload(name: str, size: int, chunks: Iterable[bytes]) -> Inspected:
     if kind == "xlsx":
         _check_zip(data)
     total = 0
-    for _line, _row in read_rows(kind, data):
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, row in read_rows(kind, data):
         total += 1
+        rows.append((line, row))
         if total > settings.IMPORT_MAX_ROWS:
             raise ImportRefused(
                 _("Berkas berisi lebih dari %(max)s baris data; bagi menjadi beberapa berkas.")
@@ -272,4 +276,4 @@ def inspect_upload(name: str, size: int, chunks: Iterable[bytes]) -> Inspected:
             )
     if total == 0:
         raise ImportRefused(_("Berkas tidak berisi baris data di bawah baris judul."))
-    return Inspected(kind=kind, data=data, sha256=hashlib.sha256(data).hexdigest(), total_rows=total)
+    return Inspected(kind=kind, data=data, sha256=hashlib.sha256(data).hexdigest(), total_rows=total, rows=rows)

@@ -36,6 +36,7 @@ from institutions.imports.rows import (
     _drop_cache,
     _existing,
     _save_cache,
+    _save_raw_cache,
     check_file,
 )
 from institutions.models import ImportJob, ImportStatus, Institution, Ownership
@@ -97,6 +98,7 @@ def import_upload(*, actor: Any, name: str, size: int, chunks: Iterable[bytes]) 
     # The stored name is ours: an uploaded name never becomes a path.
     job.file.save(f"{uuid.uuid4().hex}.{inspected.kind}", ContentFile(inspected.data), save=False)
     job.save()
+    _save_raw_cache(job, inspected.rows)
     _run(job, "institutions.imports.jobs.import_validate", inspected.total_rows)
     job.refresh_from_db()
     return job

@@ -432,7 +432,13 @@ def _plain(value: Any) -> Any:
 
 
 def _save_cache(job: ImportJob, rows: list[_Row]) -> None:
-    payload = json.dumps([[r.line, {k: _plain(v) for k, v in r.raw.items()}] for r in rows], separators=(",", ":"))
+    _save_raw_cache(job, [(r.line, r.raw) for r in rows])
+
+
+def _save_raw_cache(job: ImportJob, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """Keep the parsed rows beside the file: the upload leaves them for the
+    validation, the validation for the write (an .xlsx is parsed once)."""
+    payload = json.dumps([[line, {k: _plain(v) for k, v in raw.items()}] for line, raw in rows], separators=(",", ":"))
     _drop_cache(job)
     job.file.storage.save(_cache_name(job), ContentFile(payload.encode()))
 

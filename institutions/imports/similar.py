@@ -8,17 +8,16 @@ longest word (as ``services.find_similar`` narrows by the longest word) or its
 second longest (so that a typo in the longest word does not hide the pair), and
 with the earlier rows of the file in the same way.
 
-``is_similar`` (difflib) costs about 40 µs a pair, and a common word
-("koperasi", "negeri") can be shared by a thousand names of a city and of the
-file, so two bounds that difflib's ratio can never exceed discard most pairs
-first:
+A common word ("koperasi", "negeri") can be shared by a thousand names of a
+city and of the file, so even a cheap ``is_similar`` (2 × longest common
+subsequence / total length, computed by rapidfuzz) is preceded by two bounds
+that the ratio can never exceed, which discard most pairs first:
 
 * the characters two names have in common (the bound of difflib's
   ``quick_ratio``), here one AND and one bit count of two integers: each
   character owns a run of bits as wide as its largest count in any name, and a
   name sets as many of them as it holds;
-* their longest common subsequence (bit-parallel, Hyyrö 2004): difflib's
-  matching blocks are a common subsequence.
+* their longest common subsequence (bit-parallel, Hyyrö 2004).
 
 Only the pairs that pass both are given to ``is_similar``: among the names
 looked at, what the rule calls similar is found. Not looked at are names that
