@@ -225,6 +225,23 @@ def import_write(job_pk: int) -> None:
             _drop_cache(job)  # the job has ended either way
 
 
+def _insert(institutions: list[Institution], now: Any) -> None:
+    """Insert the new rows: ``COPY`` on PostgreSQL (the values go as they are,
+    without Django preparing each of 27 fields of 10,000 rows), ``bulk_create``
+    elsewhere. Same rows either way; the ids are read back by ``import_job``."""
+    if connection.vendor != "postgresql":
+        Institution.objects.bulk_create(institutions, batch_size=500)
+        return
+    fields = [f for f in Institution._meta.concrete_fields if not f.primary_key]
+    for inst in institutions:
+        inst.created_at = inst.updated_at = now
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Institution._meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for inst in institutions:
+            copy.write_row([getattr(inst, f.attname) for f in fields])
+
+
 @transaction.atomic
 def _write(job_pk: int, actor: Any, outcome: Outcome) -> None:
     job = ImportJob.objects.select_for_update().get(pk=job_pk)
@@ -285,9 +302,9 @@ def _write(job_pk: int, actor: Any, outcome: Outcome) -> None:
                 distance_km=Decimal(str(score.distance_km)) if score.distance_km is not None else None,
             )
         )
-    Institution.objects.bulk_create(institutions, batch_size=500)
+    _insert(institutions, now)
     _open_ownerships(job.pk, now, actor.pk)
-    ids = [i.pk for i in institutions]
+    ids = list(Institution.objects.filter(import_job_id=job.pk).order_by("pk").values_list("pk", flat=True))
     audit.record(
         actor=actor,
         action="institution.import",
