@@ -250,3 +250,16 @@ def merged_survivor(user: Any, pk: Any) -> Institution | None:
             return survivor
         current = target
     return None
+
+
+def parent_lookup(user: Any, q: str, *, exclude: int | None = None, limit: int = 20) -> list[Institution]:
+    """Institutions in scope whose name holds every word of ``q`` (the parent picker)."""
+    terms = search_terms(q)
+    if not terms:
+        return []
+    qs = visible_institutions(user).select_related("branch")
+    for t in terms:
+        qs = qs.filter(name_key__contains=t)
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.order_by("-score", "id")[:limit])

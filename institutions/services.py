@@ -617,3 +617,51 @@ def contact_reads_log(*, actor: Any, contacts: list[Contact], channel: str) -> i
     ]
     PersonalDataAccess.objects.bulk_create(rows)
     return len(rows)
+
+
+@transaction.atomic
+def scores_recompute(*, actor: Any = None, batch: int = 2000) -> int:
+    """Recompute every live institution's score and distance (after the formula
+    or a branch's coordinates changed). Only changed rows are written; one audit
+    event names how many. Returns that number."""
+    from org.models import OrgUnit as Unit
+
+    branches = Unit.objects.in_bulk(
+        Institution.objects.live().values_list("branch_id", flat=True).distinct()  # type: ignore[arg-type]
+    )
+    changed: list[Institution] = []
+    qs = Institution.objects.live().only(
+        "id",
+        "member_count",
+        "type",
+        "potential_value",
+        "latitude",
+        "longitude",
+        "regency_code",
+        "branch_id",
+        "score",
+        "distance_km",
+    )
+    for inst in qs.iterator(chunk_size=batch):
+        s = scoring.compute(
+            member_count=inst.member_count,
+            type=inst.type,
+            potential_value=inst.potential_value,
+            latitude=inst.latitude,
+            longitude=inst.longitude,
+            regency_code=inst.regency_code,
+            branch=branches[inst.branch_id],
+        )
+        km = Decimal(str(s.distance_km)) if s.distance_km is not None else None
+        if inst.score != s.total or inst.distance_km != km:
+            inst.score, inst.distance_km = s.total, km
+            changed.append(inst)
+    Institution.objects.bulk_update(changed, ["score", "distance_km"], batch_size=batch)
+    audit.record(
+        actor=actor,
+        action="institution.scores_recompute",
+        object_type="institutions.institution",
+        object_id="*",
+        after={"changed": len(changed), "digest_ids": sorted(i.pk for i in changed)[:50]},
+    )
+    return len(changed)

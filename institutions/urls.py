@@ -9,6 +9,7 @@ urlpatterns = [
     path("baru/", registry.institution_create, name="create"),
     path("cek-kemiripan/", registry.similar_check, name="similar"),
     path("kabupaten/", registry.regency_options, name="regencies"),
+    path("cari-induk/", registry.parent_lookup, name="parent-lookup"),
     path("potensi/", registry.potential, name="potential"),
     path("akses-data-pribadi/", registry.personal_data_reads, name="personal-data-reads"),
     path("cabang/<int:unit_pk>/", registry.branch_ranking, name="branch"),

@@ -61,6 +61,7 @@ ENDPOINTS: list[Endpoint] = [
         "institutions:similar", "GET", lambda c: "/lembaga/cek-kemiripan/?name=Koperasi&regency_code=31.71", creators
     ),
     Endpoint("institutions:regencies", "GET", lambda c: "/lembaga/kabupaten/?province=32", ok),
+    Endpoint("institutions:parent-lookup", "GET", lambda c: "/lembaga/cari-induk/?parent_q=negeri", ok),
     Endpoint("institutions:potential", "GET", lambda c: "/lembaga/potensi/", potential_page),
     Endpoint("institutions:personal-data-reads", "GET", lambda c: "/lembaga/akses-data-pribadi/", access_log),
     Endpoint(

@@ -386,3 +386,21 @@ def test_a_double_submit_after_confirming_registers_once(client_for: Any) -> Non
     r = c.post("/lembaga/baru/", data)
     assert r.status_code == 200 and "baru saja mendaftarkan" in r.content.decode()
     assert Institution.objects.filter(name="Sumber Air Bersih").count() == 1
+
+
+def test_parent_picker_finds_only_institutions_in_scope(client_for: Any) -> None:
+    mine = make_institution(name="PT Pelabuhan Nusantara Regional Dua")
+    far = make_institution(
+        branch="C100101", name="PT Pelabuhan Nusantara Regional Tiga", province_code="32", regency_code="32.73"
+    )
+    options = client_for("pinca.c080101").get("/lembaga/cari-induk/?parent_q=pelabuhan+nusantara").content.decode()
+    assert f'value="{mine.pk}"' in options and far.name not in options
+    everywhere = client_for("pusat").get("/lembaga/cari-induk/?parent_q=pelabuhan+nusantara").content.decode()
+    assert f'value="{far.pk}"' in everywhere
+    # Picked on the form, the parent is saved.
+    c = client_for("me.c080101.1")
+    r = c.post("/lembaga/baru/", _form(name="PT Pelabuhan Nusantara Cabang Sunda Kelapa", parent=mine.pk))
+    assert r.status_code == 302
+    assert Institution.objects.get(name="PT Pelabuhan Nusantara Cabang Sunda Kelapa").parent == mine
+    page = c.get(f"/lembaga/{Institution.objects.get(name__endswith='Sunda Kelapa').pk}/ubah/").content.decode()
+    assert f'<option value="{mine.pk}" selected>{mine.name}' in page

@@ -301,3 +301,23 @@ def test_worked_example_of_the_docs() -> None:
     )
     assert [p.points for p in s.parts] == [24.0, 20.0, 25.5, 13.3]
     assert s.total == 83 and s.distance_estimated
+
+
+def test_recompute_scores_after_a_branch_moves_its_office(unit: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    branch = unit("C080101")
+    inst = make_institution(latitude=branch.latitude, longitude=branch.longitude, member_count=2000)
+    before = inst.score
+    # The office moves ~100 km away: the stored score is stale until recomputed.
+    type(branch).objects.filter(pk=branch.pk).update(latitude=branch.latitude + 1)
+    out = StringIO()
+    call_command("recompute_scores", stdout=out)
+    inst.refresh_from_db()
+    assert inst.score < before and inst.distance_km and inst.distance_km > 100
+    assert "score(s) changed" in out.getvalue()
+    assert AuditEvent.objects.filter(action="institution.scores_recompute").count() == 1
+    call_command("recompute_scores", stdout=out)  # nothing left to change
+    assert AuditEvent.objects.filter(action="institution.scores_recompute").order_by("seq").last().after["changed"] == 0

@@ -212,6 +212,21 @@ def _resolve_parent(user: Any, form: InstitutionForm, current: Institution | Non
     return parent
 
 
+def _parent_choice(user: Any, form: InstitutionForm, inst: Institution | None) -> dict[str, Any] | None:
+    """The parent shown as chosen in the picker: the submitted or current one,
+    named when the user may see it."""
+    raw = form.data.get("parent") if form.is_bound else form.initial.get("parent")
+    pid = _id_param(str(raw)) if raw else None
+    if pid is None:
+        return None
+    visible = visible_institutions(user).select_related("branch").filter(pk=pid).first()
+    if visible is not None:
+        return {"pk": pid, "label": f"{visible.name} · {visible.branch.name}"}
+    if inst is not None and pid == inst.parent_id:
+        return {"pk": pid, "label": _("(lembaga induk di luar cakupan Anda)")}
+    return None
+
+
 def _show_domain_error(form: Any, exc: DomainError) -> None:
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, str(exc.message))
@@ -265,6 +280,7 @@ def institution_create(request: HttpRequest) -> HttpResponse:
             "chosen_branch": request.POST.get("branch", ""),
             "own_branch": own_branch,
             "inst": None,
+            "parent_choice": _parent_choice(user, form, None),
         },
     )
 
@@ -300,7 +316,13 @@ def institution_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "institutions/institution_form.html",
-        {"form": form, "similar": _similar_rows(request.user, similar), "inst": inst, "branches": []},
+        {
+            "form": form,
+            "similar": _similar_rows(request.user, similar),
+            "inst": inst,
+            "branches": [],
+            "parent_choice": _parent_choice(request.user, form, inst),
+        },
     )
 
 
@@ -326,6 +348,16 @@ def similar_check(request: HttpRequest) -> HttpResponse:
             name=name, regency_code=regency, exclude_pk=_id_param(request.GET.get("exclude"))
         )
     return render(request, "institutions/partials/_similar.html", {"similar": _similar_rows(request.user, matches)})
+
+
+@login_required
+def parent_lookup(request: HttpRequest) -> HttpResponse:
+    """htmx: institutions in the user's scope whose name matches, as <option>s
+    for the parent picker (at most 20)."""
+    q = request.GET.get("parent_q", "")[:100]
+    rows = selectors.parent_lookup(request.user, q, exclude=_id_param(request.GET.get("exclude")))
+    choices = [("", _("— tanpa induk —")), *[(str(i.pk), f"{i.name} · {i.branch.name}") for i in rows]]
+    return render(request, "institutions/partials/_options.html", {"choices": choices})
 
 
 @login_required
