@@ -189,22 +189,23 @@ def _decode_csv(data: bytes) -> str:
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
-    import openpyxl
+    """The first worksheet's rows, read with calamine (a Rust reader, about ten
+    times faster than openpyxl here; openpyxl still writes the template and the
+    export). Formula cells give their saved values; empty cells are None. The
+    zip-bomb guard has run before this."""
+    from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a damaged file
-        raise ImportRefused(_("Berkas .xlsx ini rusak atau tidak bisa dibaca.")) from None
-    try:
-        if not wb.worksheets:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if not workbook.sheet_names:
             raise ImportRefused(_("Berkas .xlsx ini tidak berisi lembar kerja."))
-        yield from wb.worksheets[0].iter_rows(values_only=True)
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except ImportRefused:
         raise
-    except Exception:
+    except (CalamineError, ValueError, OSError, IndexError):
         raise ImportRefused(_("Berkas .xlsx ini rusak atau tidak bisa dibaca.")) from None
-    finally:
-        wb.close()
+    for row in rows:
+        yield tuple(None if v == "" else v for v in row)
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
