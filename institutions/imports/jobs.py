@@ -210,7 +210,7 @@ def import_write(job_pk: int) -> None:
     with translation.override(_language(job)):
         try:
             actor, a = _acting_assignment(job)
-            outcome = check_file(job, actor, a, _progress(job_pk, ImportStatus.WRITING), similar=False)
+            outcome = check_file(job, actor, a, _progress(job_pk, ImportStatus.WRITING), similar=False, existing=False)
             _write(job_pk, actor, outcome)
         except _Stopped:
             return

@@ -198,10 +198,11 @@ def own_branch(assignment: RoleAssignment) -> OrgUnit | None:
 class _Checker:
     """Validates the rows of one file for one importer."""
 
-    def __init__(self, actor: Any, assignment: RoleAssignment, *, similar: bool = True) -> None:
+    def __init__(self, actor: Any, assignment: RoleAssignment, *, similar: bool = True, existing: bool = True) -> None:
         self.actor = actor
         self.assignment = assignment
         self.similar = similar
+        self.existing = existing
         self.own = own_branch(assignment)
         self.places = _Places.load()
         self.types = _choice_lookup(InstitutionType.choices)
@@ -288,10 +289,15 @@ class _Checker:
         posted = set(
             Placement.objects.filter(valid_to__isnull=True, user_id__in=people).values_list("user_id", "branch_id")
         )
-        existing_npwps = _existing_npwps({r.values["npwp"] for r in rows if r.values.get("npwp")})
         pairs = {r.pair for r in rows if r.pair}
-        names = SimilarNames(pairs, chunk=QUERY_CHUNK) if self.similar else None
-        existing_pairs = names.taken if names else _existing(set(), pairs)[1]
+        if self.existing:
+            existing_npwps = _existing_npwps({r.values["npwp"] for r in rows if r.values.get("npwp")})
+            names = SimilarNames(pairs, chunk=QUERY_CHUNK) if self.similar else None
+            existing_pairs = names.taken if names else _existing(set(), pairs)[1]
+        else:
+            # The caller checks what is registered itself, under its lock (the write).
+            names = None
+            existing_npwps, existing_pairs = set(), set()
         seen_npwp: dict[str, int] = {}
         seen_pair: dict[tuple[str, str], int] = {}
         for row in rows:
@@ -455,11 +461,14 @@ def check_file(
     progress: Callable[[int], None] | None = None,
     *,
     similar: bool = True,
+    existing: bool = True,
 ) -> Outcome:
     """Parse and validate the job's rows; ``progress(n)`` is called every
     PROGRESS_EVERY rows (it may raise to stop). ``similar``: also look for
-    similar names (warnings); the write's re-check keeps the validation's."""
-    checker = _Checker(actor, assignment, similar=similar)
+    similar names (warnings); the write's re-check keeps the validation's.
+    ``existing=False``: leave "already registered" to the caller (the write
+    checks it once, under its lock)."""
+    checker = _Checker(actor, assignment, similar=similar and existing, existing=existing)
     rows: list[_Row] = []
     for line, raw in _job_rows(job):
         row = _Row(line, raw)
