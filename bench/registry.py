@@ -59,6 +59,7 @@ from django.template import Context, Template  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from plans import explain_indexes  # noqa: E402
 
 from control.models import AuditChainHead, AuditEvent  # noqa: E402
 from core.wilayah import districts_by_regency  # noqa: E402
@@ -209,26 +210,6 @@ def orm_page(user: User, filters: selectors.InstitutionFilters, case: ListCase) 
     return page.paginator.count, [inst.pk for inst in rows]
 
 
-def explain_indexes(statement: Statement) -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + statement.sql, statement.params)
-        plan = cursor.fetchone()[0]
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "Index Name" in node:
-                found.add(node["Index Name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(plan)
-    return found
-
-
 def explain_analyze(statement: Statement) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement.sql, statement.params)
@@ -287,7 +268,9 @@ def measure_list(case: ListCase) -> dict[str, Any]:
                 sql_s.append(t3 - t2)
                 for role in part_s:
                     part_s[role].append(parts[role])
-    indexes = {role: sorted(explain_indexes(by_role[role])) for role in ("count", "page")}
+    indexes = {
+        role: sorted(explain_indexes(by_role[role].sql, list(by_role[role].params))) for role in ("count", "page")
+    }
     result = {
         "label": case.label,
         "url": case.url,

@@ -67,6 +67,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from plans import explain_indexes  # noqa: E402
 
 from org import access, selectors  # noqa: E402
 from org.models import OrgUnit, User  # noqa: E402
@@ -170,27 +171,6 @@ def compare_shapes() -> list[dict[str, Any]]:
         like, rng = pct(timings["like"], 50), pct(timings["range"], 50)
         out.append({"unit": f"{unit.name} ({code})", "rows": len(results["like"]), "like": like, "range": rng})
     return out
-
-
-def explain_indexes(sql: str, params: list[Any]) -> set[str]:
-    """Index names in the plan of ``sql``."""
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "Index Name" in node:
-                found.add(node["Index Name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(plan)
-    return found
 
 
 # The bare SQL, written by hand: what the database is asked when nobody builds
