@@ -51,6 +51,19 @@ class InstitutionStatus(models.TextChoices):
     DIGABUNG = "DIGABUNG", _("Digabung ke lembaga lain")
 
 
+class Stage(models.TextChoices):
+    """Where the engagement with an institution stands (the ME's pipeline)."""
+
+    IDENTIFIKASI = "IDENTIFIKASI", _("Identifikasi")
+    KOMUNIKASI_AWAL = "KOMUNIKASI_AWAL", _("Komunikasi awal")
+    AUDIENSI = "AUDIENSI", _("Audiensi")
+    KERJA_SAMA = "KERJA_SAMA", _("Kerja sama")
+    EKSEKUSI = "EKSEKUSI", _("Eksekusi")
+    MAINTENANCE = "MAINTENANCE", _("Maintenance")
+    TIDAK_BERMINAT = "TIDAK_BERMINAT", _("Tidak berminat")
+    DORMAN = "DORMAN", _("Dorman")
+
+
 class InstitutionQuerySet(models.QuerySet["Institution"]):
     def live(self) -> InstitutionQuerySet:
         """Every institution except those merged into another."""
@@ -102,6 +115,9 @@ class Institution(TimeStampedModel):
     status = models.CharField(_("status"), max_length=12, choices=InstitutionStatus.choices, default="AKTIF")
     notes = models.TextField(_("catatan"), blank=True, default="")
     score = models.PositiveSmallIntegerField(_("skor potensi"), default=0, editable=False)
+    # The engagement pipeline (institutions/pipeline.py moves it, with evidence).
+    stage = models.CharField(_("tahap"), max_length=16, choices=Stage.choices, default=Stage.IDENTIFIKASI, db_default=Stage.IDENTIFIKASI, editable=False)
+    stage_since = models.DateTimeField(_("di tahap ini sejak"), null=True, blank=True, editable=False)
     distance_km = models.DecimalField(
         _("jarak ke cabang (km)"), max_digits=7, decimal_places=1, null=True, blank=True, editable=False
     )
@@ -141,6 +157,7 @@ class Institution(TimeStampedModel):
             ),
             models.Index(fields=["regency_code", "name_key"], name="inst_regency_namekey"),
             models.Index(fields=["me", "status"], name="inst_me_status"),
+            models.Index(fields=["branch", "stage"], name="inst_branch_stage"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(score__lte=100), name="inst_score_0_100"),
@@ -186,6 +203,29 @@ class Ownership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.institution_id} @ {self.branch_id} ({self.valid_from:%Y-%m-%d}–)"
+
+
+class StageChange(models.Model):
+    """One move of an institution through the pipeline: who, when, from where to
+    where, and the evidence the rule accepted. Time in a stage is the gap to the
+    next move (or to now)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
+    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(_("catatan"), max_length=500, blank=True, default="")
+    evidence = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("perpindahan tahap")
+        verbose_name_plural = _("perpindahan tahap")
+        ordering = ["institution_id", "at", "id"]
+        indexes = [models.Index(fields=["institution", "at"], name="inst_stage_change_at")]
+
+    def __str__(self) -> str:
+        return f"{self.institution_id}: {self.from_stage} → {self.to_stage}"
 
 
 class LawfulBasis(models.TextChoices):

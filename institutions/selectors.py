@@ -189,6 +189,17 @@ TIMELINE_LABELS = {
     "contact.restrict": _("Pemrosesan data kontak dibatasi"),
     "contact.unrestrict": _("Pembatasan data kontak dicabut"),
     "contact.erase": _("Data kontak dihapus atas permintaan"),
+    "institution.stage": _("Tahap pipeline berubah"),
+    "activity.create": _("Aktivitas dicatat"),
+    "activity.update": _("Aktivitas diperbarui"),
+    "activity.evidence": _("Bukti aktivitas ditambahkan"),
+    "lead.create": _("Prospek dicatat"),
+    "lead.assign": _("Prospek diserahkan ke tim penjualan"),
+    "lead.status": _("Status prospek berubah"),
+    "lead.erase": _("Data prospek dihapus atas permintaan"),
+    "maintenance.plan_create": _("Rencana maintenance dibuat"),
+    "maintenance.plan_end": _("Rencana maintenance diakhiri"),
+    "maintenance.plan_reassign": _("ME rencana maintenance diganti"),
 }
 
 
@@ -197,9 +208,20 @@ def timeline(inst: Institution, contact_ids: list[int], limit: int = 30) -> list
     Later modules (activities, agreements, closings) add their entries here."""
     from control.models import AuditEvent
 
+    # The ME's work on it (activities app): the most recent records of each kind.
+    related = Q()
+    for label, ids in (
+        ("activities.activity", inst.activities.order_by("-id").values_list("id", flat=True)[:limit]),
+        ("activities.lead", inst.leads.order_by("-id").values_list("id", flat=True)[:limit]),
+        ("activities.maintenanceplan", inst.maintenance_plans.order_by("-id").values_list("id", flat=True)[:5]),
+    ):
+        id_list = [str(i) for i in ids]
+        if id_list:
+            related |= Q(object_type=label, object_id__in=id_list)
     events = AuditEvent.objects.filter(
         Q(object_type="institutions.institution", object_id=str(inst.pk))
         | Q(object_type="institutions.contact", object_id__in=[str(c) for c in contact_ids])
+        | related
     ).order_by("-seq")[:limit]
     rows = [
         {

@@ -305,6 +305,7 @@ def institution_create(
         region_id=region_id,
         me=me,
         created_by=actor,
+        stage_since=timezone.now(),
     )
     _apply_score(inst)
     try:

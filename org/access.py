@@ -185,6 +185,98 @@ def reads_as_owner(user: Any, inst: Any) -> bool:
     return a is not None and a.role in BRANCH_ROLES and scope_path(user) == inst.branch.path
 
 
+# --- The ME's work: activities, maintenance plans and visits, leads --------------------
+
+
+def visible_activities(user: Any) -> QuerySet[Any]:
+    from activities.models import Activity
+
+    if active_role(user) == Role.AGEN:
+        return Activity.objects.none()
+    return filter_owned_to_scope(Activity.objects.all(), user)
+
+
+def get_activity_for_user(user: Any, pk: Any, *, action: str | None = None) -> Any:
+    from activities.models import Activity
+
+    try:
+        act = (
+            visible_activities(user)
+            .select_related("branch", "me", "institution", "contact", "visit")
+            .get(pk=int(pk))
+        )
+    except (Activity.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404 from None
+    if action and not user.has_perm(action, act):
+        raise PermissionDenied
+    return act
+
+
+def visible_plans(user: Any) -> QuerySet[Any]:
+    from activities.models import MaintenancePlan
+
+    if active_role(user) == Role.AGEN:
+        return MaintenancePlan.objects.none()
+    return filter_owned_to_scope(MaintenancePlan.objects.all(), user)
+
+
+def get_plan_for_user(user: Any, pk: Any, *, action: str | None = None) -> Any:
+    from activities.models import MaintenancePlan
+
+    try:
+        plan = visible_plans(user).select_related("branch", "me", "institution").get(pk=int(pk))
+    except (MaintenancePlan.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404 from None
+    if action and not user.has_perm(action, plan):
+        raise PermissionDenied
+    return plan
+
+
+def visible_visits(user: Any) -> QuerySet[Any]:
+    from activities.models import MaintenanceVisit
+
+    if active_role(user) == Role.AGEN:
+        return MaintenanceVisit.objects.none()
+    return filter_owned_to_scope(MaintenanceVisit.objects.all(), user)
+
+
+LEAD_READERS_EXCLUDED = (Role.AGEN, Role.KARYAWAN, Role.MITRA)
+
+
+def visible_leads(user: Any) -> QuerySet[Any]:
+    """Leads are personal data: not for Agen, Karyawan or Mitra."""
+    from activities.models import Lead
+
+    if active_role(user) in LEAD_READERS_EXCLUDED:
+        return Lead.objects.none()
+    return filter_owned_to_scope(Lead.objects.all(), user)
+
+
+def get_lead_for_user(user: Any, pk: Any, *, action: str | None = None) -> Any:
+    from activities.models import Lead
+
+    try:
+        lead = (
+            filter_owned_to_scope(Lead.objects.all(), user)
+            .select_related("branch", "me", "institution", "assigned_to", "source_activity")
+            .get(pk=int(pk))
+        )
+    except (Lead.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404 from None
+    # In scope but not a reader of personal data: forbidden, not hidden.
+    if not user.has_perm("activities.view_lead", lead):
+        raise PermissionDenied
+    if action and not user.has_perm(action, lead):
+        raise PermissionDenied
+    return lead
+
+
+def lead_reads_as_owner(user: Any, lead: Any) -> bool:
+    """Whether the user works in the lead's own branch (sees its phone and email unmasked)."""
+    a = active_assignment(user)
+    return a is not None and a.role in BRANCH_ROLES and scope_path(user) == lead.branch.path
+
+
 # --- Rules (actions) -------------------------------------------------------------------
 
 
@@ -224,6 +316,20 @@ def is_assigned_me(user: User, obj: Any) -> bool:
 
 
 @rules.predicate
+def me_records_here(user: User, obj: Any) -> bool:
+    """An ME records work on an institution assigned to them, or (no institution)
+    in their own branch."""
+    if isinstance(obj, OrgUnit):
+        return scope_path(user) == obj.path
+    return obj is not None and getattr(obj, "me_id", None) == user.pk
+
+
+@rules.predicate
+def is_assigned_sales(user: User, obj: Any) -> bool:
+    return obj is not None and getattr(obj, "assigned_to_id", None) == user.pk
+
+
+@rules.predicate
 def branch_is_own(user: User, obj: Any) -> bool:
     """``obj`` (a branch, or a record owned by one) is the branch the user works in."""
     unit = obj if isinstance(obj, OrgUnit) else getattr(obj, "unit", None)
@@ -257,6 +363,30 @@ rules.add_perm("institutions.manage_contacts", object_in_scope & (_manager | (_m
 rules.add_perm("institutions.import", _manager | _me)
 rules.add_perm("institutions.export", has_any_role & ~role_is(Role.AGEN))
 rules.add_perm("institutions.view_access_log", role_is(Role.AUDITOR, Role.ADMIN))
+rules.add_perm("institutions.move_stage", object_in_scope & (_manager | (_me & is_assigned_me)))
+# The ME's work (activities app). The ME records their own work on the institutions
+# assigned to them; the Pinca records and oversees everything in the branch.
+_pinca = role_is(Role.PINCA)
+_own_branch_pinca = _pinca & branch_is_own
+rules.add_perm("activities.view", object_in_scope & ~role_is(Role.AGEN))
+rules.add_perm("activities.create", _pinca | _me)
+# ``obj`` is the institution the activity is about (or the branch, for one without).
+rules.add_perm("activities.create_for", object_in_scope & (_own_branch_pinca | (_me & me_records_here)))
+rules.add_perm("activities.change", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
+# Daily view of every ME's work in a branch, and the branch's board: the branch head and above.
+MONITORS = (Role.PINCA, Role.DBA, Role.WILAYAH, Role.PUSAT, Role.AUDITOR, Role.ADMIN, Role.MITRA)
+rules.add_perm("activities.monitor", object_in_scope & role_is(*MONITORS))
+rules.add_perm("activities.plan_maintenance", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
+rules.add_perm("activities.change_plan", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
+rules.add_perm("activities.view_lead", object_in_scope & ~role_is(*LEAD_READERS_EXCLUDED))
+rules.add_perm("activities.view_leads", has_any_role & ~role_is(*LEAD_READERS_EXCLUDED))
+rules.add_perm("activities.create_lead", object_in_scope & (_own_branch_pinca | (_me & me_records_here)))
+rules.add_perm("activities.assign_lead", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
+rules.add_perm(
+    "activities.update_lead",
+    object_in_scope & (_own_branch_pinca | (_me & is_assigned_me) | (role_is(Role.SALES) & is_assigned_sales)),
+)
+rules.add_perm("activities.erase_lead", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
 rules.add_perm("control.view_audit", role_is(Role.AUDITOR, Role.ADMIN))
 rules.add_perm("core.use_app", has_any_role)
 # Only who integrates or oversees sees the API docs in the menu (the docs stay reachable).

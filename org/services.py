@@ -104,7 +104,16 @@ def unit_create(
 # Records that carry their branch, area and region ids (denormalised for scope
 # filters and roll-ups). A unit move re-derives area and region from the tree;
 # each module that adds such a model lists it here.
-OWNED_MODELS = ["institutions.Institution"]
+# Every model that carries branch/area/region ids. A moved branch takes its
+# whole history (past activities, closed leads) to its new area: figures of an
+# area are those of the branches it has now.
+OWNED_MODELS = [
+    "institutions.Institution",
+    "activities.Activity",
+    "activities.MaintenancePlan",
+    "activities.MaintenanceVisit",
+    "activities.Lead",
+]
 
 
 def _reown_records(moved: OrgUnit) -> dict[str, int]:

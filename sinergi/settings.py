@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "org",
     "control",
     "institutions",
+    "activities",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,25 @@ IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=100 * 1
 IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
 IMPORT_BACKGROUND_FROM_ROWS = env.int("IMPORT_BACKGROUND_FROM_ROWS", default=1000)
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=200_000)
+# Evidence of an activity (photos, documents): size per file and files per activity.
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+EVIDENCE_MAX_FILES = env.int("EVIDENCE_MAX_FILES", default=5)
+# A check-in farther than this from the institution's coordinates (plus the
+# phone's stated accuracy) is flagged.
+CHECKIN_FAR_KM = env.float("CHECKIN_FAR_KM", default=1.0)
+# Leads are anonymised this many days after their last change (UU PDP retention).
+LEAD_RETENTION_DAYS = env.int("LEAD_RETENTION_DAYS", default=730)
+# Reminders: in-app always; e-mail as well when NOTIFY_EMAIL is on (with the
+# EMAIL_* settings of the mail server). SITE_URL makes links in mails absolute.
+NOTIFY_EMAIL = env.bool("NOTIFY_EMAIL", default=False)
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Sinergi <sinergi@localhost>")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024  # JSON API bodies (batch imports)
 

@@ -14,6 +14,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from activities.tests.authz_api import ENDPOINTS as ACTIVITY_API
+from activities.tests.authz_leads import ENDPOINTS as ACTIVITY_LEADS
+from activities.tests.authz_maintenance import ENDPOINTS as ACTIVITY_MAINTENANCE
+from activities.tests.authz_work import ENDPOINTS as ACTIVITY_WORK
 from conftest import DEMO_PASSWORD
 from institutions.tests.authz_api import ENDPOINTS as INSTITUTION_API
 from institutions.tests.authz_api import PATCH_ENDPOINTS as INSTITUTION_API_PATCH
@@ -84,6 +88,7 @@ ENDPOINTS: list[Endpoint] = [
 
 # Each module lists its own endpoints beside its tests (same Endpoint shape).
 ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API + INSTITUTION_API_PATCH
+ENDPOINTS += ACTIVITY_WORK + ACTIVITY_LEADS + ACTIVITY_MAINTENANCE + ACTIVITY_API
 
 
 def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
@@ -109,6 +114,16 @@ def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
         if inst
         else None
     )
+    # The ME's work under the target (activities app), the user's own first.
+    from activities.models import Activity, Lead, MaintenancePlan
+
+    def _owned(model: Any, **extra: Any) -> Any:
+        qs = model.objects.filter(**extra)
+        if target.kind not in (UnitKind.PUSAT, UnitKind.UNIT_KERJA):
+            qs = qs.filter(branch__path__startswith=target.path)
+        return qs.order_by(Case(When(me_id=user_id, then=0), default=1, output_field=IntegerField()), "id").first()
+
+    activity = _owned(Activity)
     return {
         "username": username,
         "assignment": assignment,
@@ -116,6 +131,12 @@ def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
         "institution": inst,
         "contact": contact,
         "sibling": sibling,
+        "activity": activity,
+        "evidence": activity.evidence.order_by("id").first() if activity else None,
+        "event": _owned(Activity, kind__in=["SOSIALISASI", "LITERASI", "OPEN_BOOTH"]),
+        "lead": _owned(Lead),
+        "plan": _owned(MaintenancePlan, status="ACTIVE"),
+        "branch": inst.branch if inst else None,
     }
 
 

@@ -298,6 +298,7 @@ def _write(job_pk: int, actor: Any, outcome: Outcome) -> None:
                 me_id=r.me.pk if r.me is not None else None,
                 created_by_id=actor.pk,
                 import_job_id=job.pk,
+                stage_since=now,
                 score=score.total,
                 distance_km=Decimal(str(score.distance_km)) if score.distance_km is not None else None,
             )

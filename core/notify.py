@@ -1,0 +1,47 @@
+"""In-app notifications, and e-mail where configured.
+
+``notify`` stores one notification per (user, key): a scheduled sender that runs
+twice on the same day, or a retried request, stores and mails it once. E-mail
+goes out when ``NOTIFY_EMAIL`` is on and the user has an address; a mail
+failure is logged and leaves the in-app message in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.models import Notification
+
+log = logging.getLogger(__name__)
+
+
+def notify(*, user: Any, key: str, title: str, body: str = "", url: str = "") -> Notification | None:
+    """Store a notification unless one with this key exists; returns the new one or None."""
+    if user is None or not getattr(user, "is_active", True):
+        return None
+    try:
+        with transaction.atomic():
+            note = Notification.objects.create(user=user, key=key[:120], title=title[:200], body=body, url=url[:255])
+    except IntegrityError:
+        return None
+    if getattr(settings, "NOTIFY_EMAIL", False) and user.email:
+        try:
+            link = f"{settings.SITE_URL.rstrip('/')}{url}" if url and getattr(settings, "SITE_URL", "") else url
+            send_mail(title, f"{body}\n\n{link}".strip(), None, [user.email])
+        except Exception:  # noqa: BLE001 - a mail server problem must not lose the in-app message
+            log.exception("notification %s: e-mail to user %s failed", key, user.pk)
+        else:
+            Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
+    return note
+
+
+def unread_count(user: Any) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
