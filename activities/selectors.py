@@ -8,10 +8,11 @@ calendar and "today" read the (me|branch, day) indexes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from activities.models import (
@@ -75,7 +76,9 @@ def me_agenda(user: Any, me: Any, day: date) -> list[Activity]:
     return list(_with_participants(qs.select_related(*ACTIVITY_JOINS)).order_by("starts_at", "id"))
 
 
-def overdue_visits(user: Any, today: date, *, me: int | None = None, branch: int | None = None) -> QuerySet[MaintenanceVisit]:
+def overdue_visits(
+    user: Any, today: date, *, me: int | None = None, branch: int | None = None
+) -> QuerySet[MaintenanceVisit]:
     qs = visible_visits(user).filter(status=VisitStatus.PLANNED, overdue_on__lte=today)
     if me:
         qs = qs.filter(me_id=me)
@@ -84,7 +87,9 @@ def overdue_visits(user: Any, today: date, *, me: int | None = None, branch: int
     return qs.select_related("institution", "me").order_by("due_on", "id")
 
 
-def visits_due(user: Any, start: date, end: date, *, me: int | None = None, branch: int | None = None) -> QuerySet[MaintenanceVisit]:
+def visits_due(
+    user: Any, start: date, end: date, *, me: int | None = None, branch: int | None = None
+) -> QuerySet[MaintenanceVisit]:
     """Planned visits due in ``start <= due_on < end`` (not yet overdue or done)."""
     qs = visible_visits(user).filter(status=VisitStatus.PLANNED, due_on__gte=start, due_on__lt=end)
     if me:
@@ -161,32 +166,36 @@ def branch_day(user: Any, branch: OrgUnit, day: date) -> BranchDay:
     for a in acts:
         row = per_me.setdefault(a.me_id, {"me": a.me, "done": 0, "planned": 0, "far": 0, "activities": []})
         row["activities"].append(a)
-        row["done" if a.status == ActivityStatus.DONE else "planned"] += 1 if a.status != ActivityStatus.CANCELLED else 0
+        row["done" if a.status == ActivityStatus.DONE else "planned"] += (
+            1 if a.status != ActivityStatus.CANCELLED else 0
+        )
         row["far"] += 1 if a.checkin_far else 0
-    start = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
     leads = visible_leads(user).filter(branch=branch, created_at__gte=start, created_at__lt=start + timedelta(days=1))
     return BranchDay(
         day=day,
         activities=acts,
         by_me=list(per_me.values()),
         overdue=list(overdue_visits(user, day, branch=branch.pk)[:50]),
-        leads_today=list(leads.select_related("institution", "assigned_to", "me", "source_activity").order_by("-id")[:50]),
-        leads_unassigned=visible_leads(user).filter(branch=branch, status__in=OPEN_LEAD_STATUSES, assigned_to__isnull=True).count(),
+        leads_today=list(
+            leads.select_related("institution", "assigned_to", "me", "source_activity").order_by("-id")[:50]
+        ),
+        leads_unassigned=visible_leads(user)
+        .filter(branch=branch, status__in=OPEN_LEAD_STATUSES, assigned_to__isnull=True)
+        .count(),
         events=[a for a in acts if a.kind in EVENT_KINDS],
     )
 
 
 def mes_of_branch(branch: OrgUnit, day: date | None = None) -> list[User]:
-    ids = (
-        RoleAssignment.objects.active(day)
-        .filter(unit=branch, role=Role.ME)
-        .values_list("user_id", flat=True)
-    )
+    ids = RoleAssignment.objects.active(day).filter(unit=branch, role=Role.ME).values_list("user_id", flat=True)
     return list(User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "id"))
 
 
 def sales_of_branch(branch_id: int, day: date | None = None) -> list[User]:
-    ids = RoleAssignment.objects.active(day).filter(unit_id=branch_id, role=Role.SALES).values_list("user_id", flat=True)
+    ids = (
+        RoleAssignment.objects.active(day).filter(unit_id=branch_id, role=Role.SALES).values_list("user_id", flat=True)
+    )
     return list(User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "id"))
 
 
@@ -225,7 +234,9 @@ def calendar_range(view: str, day: date) -> tuple[date, date]:
     return start, start + timedelta(days=7)
 
 
-def calendar_days(user: Any, view: str, day: date, *, me: int | None = None, branch: int | None = None) -> list[dict[str, Any]]:
+def calendar_days(
+    user: Any, view: str, day: date, *, me: int | None = None, branch: int | None = None
+) -> list[dict[str, Any]]:
     """Days of the week or month grid, each with its activities and visits due."""
     start, end = calendar_range(view, day)
     acts = list(activities_between(user, start, end, me=me, branch=branch))
@@ -253,19 +264,33 @@ def pipeline_board(user: Any, branch: OrgUnit, *, per_stage: int = 30, me: int |
         qs = qs.filter(me_id=me)
     counts = dict(qs.values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
     stages = list(PATH) + list(SIDE)
-    # One query for every column's first cards: a window would be tidier, a UNION is portable.
+    # One query for every column's first cards: a window numbers each stage's rows.
     cards: dict[str, list[Institution]] = {s: [] for s in stages}
-    union = None
-    for s in stages:
-        part = qs.filter(stage=s).order_by(F("stage_since").asc(nulls_first=True), "id").values_list("pk", flat=True)[:per_stage]
-        union = part if union is None else union.union(part, all=True)
-    ids = list(union) if union is not None else []
-    for inst in (
-        Institution.objects.filter(pk__in=ids)
+    ranked = (
+        qs.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("stage"),
+                order_by=[F("stage_since").asc(nulls_first=True), F("id").asc()],
+            )
+        )
+        .filter(rank__lte=per_stage)
         .select_related("me")
-        .only("id", "name", "stage", "stage_since", "score", "me__first_name", "me__last_name", "me__username", "type")
+        .only(
+            "id",
+            "name",
+            "stage",
+            "stage_since",
+            "score",
+            "me_id",
+            "me__first_name",
+            "me__last_name",
+            "me__username",
+            "type",
+        )
         .order_by(F("stage_since").asc(nulls_first=True), "id")
-    ):
+    )
+    for inst in ranked:
         cards[inst.stage].append(inst)
     return [
         {"stage": s, "label": Stage(s).label, "count": counts.get(s, 0), "cards": cards[s], "side": s in SIDE}
@@ -276,7 +301,9 @@ def pipeline_board(user: Any, branch: OrgUnit, *, per_stage: int = 30, me: int |
 # --- Events and leads -------------------------------------------------------------------------
 
 
-def events(user: Any, *, upcoming: bool | None = None, branch: int | None = None, today: date | None = None) -> QuerySet[Activity]:
+def events(
+    user: Any, *, upcoming: bool | None = None, branch: int | None = None, today: date | None = None
+) -> QuerySet[Activity]:
     today = today or timezone.localdate()
     qs = visible_activities(user).filter(kind__in=EVENT_KINDS)
     if branch:
@@ -324,7 +351,9 @@ def lead_list(user: Any, f: LeadFilters | None = None) -> QuerySet[Lead]:
         qs = qs.filter(me_id=f.me)
     if f.branch:
         qs = qs.filter(branch_id=f.branch)
-    return qs.select_related("institution", "assigned_to", "me", "branch", "source_activity").order_by("-created_at", "-id")
+    return qs.select_related("institution", "assigned_to", "me", "branch", "source_activity").order_by(
+        "-created_at", "-id"
+    )
 
 
 CONVERSION_GROUPS = {
@@ -335,7 +364,9 @@ CONVERSION_GROUPS = {
 }
 
 
-def conversion(user: Any, by: str, *, start: date | None = None, end: date | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def conversion(
+    user: Any, by: str, *, start: date | None = None, end: date | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     """Lead conversion per institution, event, ME or branch: closing / all leads
     (collected in ``start <= created < end``), one GROUP BY. Leads still open
     count in the denominator: the rate is of everything collected."""
@@ -377,7 +408,9 @@ def conversion(user: Any, by: str, *, start: date | None = None, end: date | Non
     return out
 
 
-def plans(user: Any, *, branch: int | None = None, me: int | None = None, active_only: bool = True) -> QuerySet[MaintenancePlan]:
+def plans(
+    user: Any, *, branch: int | None = None, me: int | None = None, active_only: bool = True
+) -> QuerySet[MaintenancePlan]:
     qs = visible_plans(user)
     if active_only:
         qs = qs.filter(status=PlanStatus.ACTIVE)
@@ -404,5 +437,7 @@ def institution_activity(user: Any, inst: Institution, limit: int = 10) -> dict[
     )
     plan = visible_plans(user).filter(institution=inst, status=PlanStatus.ACTIVE).select_related("me").first()
     visits = list(plan.visits.filter(status=VisitStatus.PLANNED).order_by("due_on")[:3]) if plan else []
-    leads = list(visible_leads(user).filter(institution=inst).select_related("assigned_to").order_by("-created_at")[:limit])
+    leads = list(
+        visible_leads(user).filter(institution=inst).select_related("assigned_to").order_by("-created_at")[:limit]
+    )
     return {"activities": acts, "plan": plan, "next_visits": visits, "leads": leads}

@@ -226,7 +226,7 @@ def _delete_files(names: list[str]) -> None:
 # --- Activities --------------------------------------------------------------------------
 
 
-def _parse_coordinate(value: Any, low: float, high: float, field: str) -> Decimal | None:
+def _parse_coordinate(value: Any, low: Decimal, high: Decimal, field: str) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
@@ -327,12 +327,19 @@ def activity_create(
                 raise DomainError(_("Lembaga tidak ditemukan."), field="institution")
         _require(actor, "activities.create_for", institution)
     the_me = _resolve_me(actor, me, institution)
+    branch: OrgUnit | None
+    area_id: Any
+    region_id: Any
     if institution is not None:
         branch = institution.branch
         area_id, region_id = institution.area_id, institution.region_id
     else:
-        branch = _branch_of(the_me) if active_role(actor) == Role.ME or actor is None else active_assignment(actor).unit  # type: ignore[union-attr]
-        if branch is None or branch.parent is None:
+        if active_role(actor) == Role.ME or actor is None:
+            branch = _branch_of(the_me)
+        else:
+            assignment = active_assignment(actor)
+            branch = assignment.unit if assignment else None
+        if branch is None or branch.parent is None or branch.parent.parent_id is None:
             raise DomainError(_("ME ini belum ditempatkan di cabang."), field="me")
         _require(actor, "activities.create_for", branch)
         area_id, region_id = branch.parent_id, branch.parent.parent_id
@@ -408,9 +415,7 @@ def activity_create(
                 if existing is not None:
                     return existing, False
                 raise
-            Participant.objects.bulk_create(
-                [Participant(activity=act, user_id=uid, role=role) for uid, role in people]
-            )
+            Participant.objects.bulk_create([Participant(activity=act, user_id=uid, role=role) for uid, role in people])
             _store_uploads(act, checked, actor, stored)
             if visit is not None and status == ActivityStatus.DONE:
                 _complete_visit(visit, act.day)
@@ -475,7 +480,18 @@ def _complete_visit(visit: MaintenanceVisit, day: date) -> None:
 
 
 ACTIVITY_EDITABLE = frozenset(
-    {"starts_at", "ends_at", "place", "title", "contact", "outcome", "next_step", "next_step_date", "attendance", "products"}
+    {
+        "starts_at",
+        "ends_at",
+        "place",
+        "title",
+        "contact",
+        "outcome",
+        "next_step",
+        "next_step_date",
+        "attendance",
+        "products",
+    }
 )
 
 
@@ -523,7 +539,8 @@ def activity_update(
             if status and status != act.status:
                 if act.status != ActivityStatus.PLANNED:
                     raise DomainError(
-                        _("Aktivitas yang sudah %(s)s tidak bisa diubah statusnya.") % {"s": act.get_status_display().lower()},
+                        _("Aktivitas yang sudah %(s)s tidak bisa diubah statusnya.")
+                        % {"s": act.get_status_display().lower()},
                         field="status",
                     )
                 if status == ActivityStatus.DONE:
@@ -720,7 +737,16 @@ def plan_reassign(*, actor: Any, plan: MaintenancePlan, me: Any) -> MaintenanceP
 # --- Leads ------------------------------------------------------------------------------------
 
 LEAD_ORDER = (LeadStatus.BARU, LeadStatus.DIHUBUNGI, LeadStatus.TERTARIK, LeadStatus.CLOSING)
-LEAD_AUDIT_FIELDS = ("institution", "source_activity", "me", "product", "lawful_basis", "status", "assigned_to", "due_on")
+LEAD_AUDIT_FIELDS = (
+    "institution",
+    "source_activity",
+    "me",
+    "product",
+    "lawful_basis",
+    "status",
+    "assigned_to",
+    "due_on",
+)
 
 
 def lead_transitions(current: str) -> tuple[str, ...]:
@@ -792,7 +818,11 @@ def lead_create(
         raise DomainError(_("Isi telepon atau email agar prospek bisa dihubungi."), field="phone", code="no_contact")
     if source_activity is not None and source_activity.institution_id != institution.pk:
         raise DomainError(_("Aktivitas sumber bukan dari lembaga ini."), field="source_activity")
-    the_me = actor if active_role(actor) == Role.ME else (me or institution.me or (source_activity.me if source_activity else None))
+    the_me = (
+        actor
+        if active_role(actor) == Role.ME
+        else (me or institution.me or (source_activity.me if source_activity else None))
+    )
     if the_me is None:
         raise DomainError(_("Pilih ME yang mengumpulkan prospek ini."), field="me", code="me_required")
     with transaction.atomic():
@@ -831,12 +861,17 @@ def lead_assign(*, actor: Any, lead: Lead, assignee: Any, due_on: date | None = 
     """Hand a lead to a sales team member of its branch, who is notified."""
     _require(actor, "activities.assign_lead", lead)
     if lead.status not in OPEN_LEAD_STATUSES:
-        raise DomainError(_("Prospek yang sudah selesai tidak bisa dialihkan."), field="assigned_to", code="lead_closed")
-    if assignee is None or not RoleAssignment.objects.active().filter(
-        user=assignee, role=Role.SALES, unit_id=lead.branch_id
-    ).exists():
         raise DomainError(
-            _("Prospek hanya bisa diserahkan ke tim penjualan cabang ini."), field="assigned_to", code="not_branch_sales"
+            _("Prospek yang sudah selesai tidak bisa dialihkan."), field="assigned_to", code="lead_closed"
+        )
+    if (
+        assignee is None
+        or not RoleAssignment.objects.active().filter(user=assignee, role=Role.SALES, unit_id=lead.branch_id).exists()
+    ):
+        raise DomainError(
+            _("Prospek hanya bisa diserahkan ke tim penjualan cabang ini."),
+            field="assigned_to",
+            code="not_branch_sales",
         )
     with transaction.atomic():
         row = Lead.objects.select_for_update().get(pk=lead.pk)
@@ -847,7 +882,11 @@ def lead_assign(*, actor: Any, lead: Lead, assignee: Any, due_on: date | None = 
             row.due_on = due_on
         row.save(update_fields=["assigned_to", "assigned_at", "due_on", "updated_at"])
         audit.record(
-            actor=actor, action="lead.assign", obj=row, before=before, after={"assigned_to": assignee.pk, "due_on": row.due_on}
+            actor=actor,
+            action="lead.assign",
+            obj=row,
+            before=before,
+            after={"assigned_to": assignee.pk, "due_on": row.due_on},
         )
         notify(
             user=assignee,
@@ -868,7 +907,10 @@ def lead_set_status(*, actor: Any, lead: Lead, status: str, note: str = "") -> L
         if status not in lead_transitions(row.status):
             raise DomainError(
                 _("Status prospek tidak bisa berubah dari %(a)s ke %(b)s.")
-                % {"a": row.get_status_display(), "b": LeadStatus(status).label if status in LeadStatus.values else status},
+                % {
+                    "a": row.get_status_display(),
+                    "b": LeadStatus(status).label if status in LeadStatus.values else status,
+                },
                 field="status",
                 code="lead_transition",
             )
@@ -903,7 +945,9 @@ def lead_erase(*, actor: Any, lead: Lead, reason: str) -> Lead:
 def leads_anonymise(*, today: date | None = None) -> int:
     """Anonymise leads untouched for the retention period (the daily task)."""
     today = today or timezone.localdate()
-    cutoff = timezone.make_aware(datetime.combine(today - timedelta(days=settings.LEAD_RETENTION_DAYS), datetime.min.time()))
+    cutoff = timezone.make_aware(
+        datetime.combine(today - timedelta(days=settings.LEAD_RETENTION_DAYS), datetime.min.time())
+    )
     with transaction.atomic():
         ids = list(
             Lead.objects.filter(anonymised_at__isnull=True, updated_at__lt=cutoff).values_list("pk", flat=True)[:10000]

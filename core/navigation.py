@@ -20,7 +20,12 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem(_("Beranda"), "home", section="home"),
+    NavItem(_("Hari ini"), "activities:today", perm="activities.see_today", section="today"),
     NavItem(_("Lembaga"), "institutions:list", perm="core.use_app", section="institutions"),
+    NavItem(_("Kalender"), "activities:calendar", perm="activities.view_any", section="calendar"),
+    NavItem(_("Prospek"), "activities:leads", perm="activities.view_leads", section="leads"),
+    NavItem(_("Acara"), "activities:events", perm="activities.view_any", section="events"),
+    NavItem(_("Maintenance"), "activities:plans", perm="activities.view_any", section="plans"),
     NavItem(_("Struktur organisasi"), "org:unit-tree", section="org"),
     NavItem(_("Jejak audit"), "control:audit-list", perm="control.view_audit", section="audit"),
     NavItem(

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.wilayah import provinces, regencies
-from institutions.models import InstitutionStatus, InstitutionType, LawfulBasis, Sector
+from institutions.models import InstitutionStatus, InstitutionType, LawfulBasis, Sector, Stage
 from institutions.selectors import DEFAULT_SORT, InstitutionFilters
 
 # Largest id a bigint column holds: bigger numbers are "not found", never an overflow.
@@ -48,6 +48,7 @@ class InstitutionFilterForm(forms.Form):
         required=False,
         choices=[("", _("Semua status")), (InstitutionStatus.AKTIF, _("Aktif")), ("TIDAK_AKTIF", _("Tidak aktif"))],
     )
+    stage = forms.ChoiceField(label=_("Tahap"), required=False, choices=[("", _("Semua tahap")), *Stage.choices])
     score_min = forms.IntegerField(label=_("Skor dari"), required=False, min_value=0, max_value=100)
     score_max = forms.IntegerField(label=_("Skor sampai"), required=False, min_value=0, max_value=100)
     sort = forms.ChoiceField(label=_("Urutkan"), required=False, choices=SORT_CHOICES)
@@ -80,6 +81,7 @@ class InstitutionFilterForm(forms.Form):
             branch=data.get("branch"),
             me=data.get("me"),
             status=data.get("status") or "",
+            stage=data.get("stage") or "",
             score_min=data.get("score_min"),
             score_max=data.get("score_max"),
             sort=data.get("sort") or DEFAULT_SORT,

@@ -39,6 +39,7 @@ class InstitutionFilters:
     branch: int | None = None
     me: int | None = None
     status: str = ""
+    stage: str = ""
     score_min: int | None = None
     score_max: int | None = None
     sort: str = DEFAULT_SORT
@@ -69,6 +70,8 @@ def apply_filters(qs: QuerySet[Institution], f: InstitutionFilters) -> QuerySet[
         qs = qs.filter(me_id=f.me)
     if f.status:
         qs = qs.filter(status=f.status)
+    if f.stage:
+        qs = qs.filter(stage=f.stage)
     if f.score_min is not None:
         qs = qs.filter(score__gte=f.score_min)
     if f.score_max is not None:

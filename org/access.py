@@ -200,11 +200,7 @@ def get_activity_for_user(user: Any, pk: Any, *, action: str | None = None) -> A
     from activities.models import Activity
 
     try:
-        act = (
-            visible_activities(user)
-            .select_related("branch", "me", "institution", "contact", "visit")
-            .get(pk=int(pk))
-        )
+        act = visible_activities(user).select_related("branch", "me", "institution", "contact", "visit").get(pk=int(pk))
     except (Activity.DoesNotExist, TypeError, ValueError, OverflowError):
         raise Http404 from None
     if action and not user.has_perm(action, act):
@@ -369,6 +365,8 @@ rules.add_perm("institutions.move_stage", object_in_scope & (_manager | (_me & i
 _pinca = role_is(Role.PINCA)
 _own_branch_pinca = _pinca & branch_is_own
 rules.add_perm("activities.view", object_in_scope & ~role_is(Role.AGEN))
+rules.add_perm("activities.view_any", has_any_role & ~role_is(Role.AGEN))
+rules.add_perm("activities.see_today", role_is(Role.ME, Role.SALES, Role.PINCA))
 rules.add_perm("activities.create", _pinca | _me)
 # ``obj`` is the institution the activity is about (or the branch, for one without).
 rules.add_perm("activities.create_for", object_in_scope & (_own_branch_pinca | (_me & me_records_here)))

@@ -91,6 +91,26 @@ ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API + INSTITU
 ENDPOINTS += ACTIVITY_WORK + ACTIVITY_LEADS + ACTIVITY_MAINTENANCE + ACTIVITY_API
 
 
+# The smallest valid PNG: an evidence file for the matrix's activity, stored in
+# the test's private MEDIA_ROOT and rolled back with the test.
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def _evidence_for(activity: Any) -> Any:
+    if activity is None:
+        return None
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from activities.services import evidence_add
+
+    return evidence_add(
+        actor=None, activity=activity, files=[SimpleUploadedFile("bukti.png", PNG_1PX, content_type="image/png")]
+    )[0]
+
+
 def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
     """What an endpoint may need: the user, the target unit, an institution under
     it (one assigned to the user first, so an ME's own work is the in-scope
@@ -132,7 +152,7 @@ def _context(username: str, assignment: Any, target: OrgUnit) -> dict[str, Any]:
         "contact": contact,
         "sibling": sibling,
         "activity": activity,
-        "evidence": activity.evidence.order_by("id").first() if activity else None,
+        "evidence": _evidence_for(activity),
         "event": _owned(Activity, kind__in=["SOSIALISASI", "LITERASI", "OPEN_BOOTH"]),
         "lead": _owned(Lead),
         "plan": _owned(MaintenancePlan, status="ACTIVE"),

@@ -27,7 +27,7 @@ from institutions.forms import (
     bound_filter_form,
     regency_choices,
 )
-from institutions.models import Contact, Institution
+from institutions.models import Contact, Institution, Stage
 from institutions.validation import province_names, regency_names
 from org.access import (
     active_assignment,
@@ -188,8 +188,31 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_merge": user.has_perm("institutions.merge", inst),
         "can_manage_contacts": user.has_perm("institutions.manage_contacts", inst),
         "parent_visible": inst.parent is not None and visible_institutions(user).filter(pk=inst.parent_id).exists(),
+        **_engagement(user, inst),
     }
     return render(request, "institutions/institution_detail.html", context)
+
+
+def _engagement(user: Any, inst: Institution) -> dict[str, Any]:
+    """The pipeline stage with its history and possible moves, and the ME's work
+    on the institution (activities app)."""
+    from activities import selectors as work
+    from institutions import pipeline
+
+    can_move = user.has_perm("institutions.move_stage", inst)
+    return {
+        "stage_history": pipeline.stage_history(inst),
+        "stage_targets": [
+            (t, Stage(t).label, str(pipeline.rule_for(inst.stage, t).requirement))
+            for t in pipeline.allowed_targets(inst.stage)
+        ]
+        if can_move
+        else [],
+        "work": work.institution_activity(user, inst) if user.has_perm("activities.view", inst) else None,
+        "can_log": user.has_perm("activities.create_for", inst),
+        "can_plan": user.has_perm("activities.plan_maintenance", inst) and inst.stage in ("EKSEKUSI", "MAINTENANCE"),
+        "can_add_lead": user.has_perm("activities.create_lead", inst),
+    }
 
 
 def _form_values(form: InstitutionForm) -> dict[str, Any]:

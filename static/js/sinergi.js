@@ -36,3 +36,106 @@ window.addEventListener("pageshow", function () {
     f.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
   });
 });
+
+// --- Forms that survive a dropped network (the activity form) -------------------------
+// What is typed is kept in localStorage while the form is open, so a reload or
+// a lost page brings it back. Submitting goes through fetch: when the network
+// fails the page stays as it is (the photo still chosen) with a notice, and the
+// next tap sends the same client_id, which the server records once.
+(function () {
+  function draftKey(form) { return "sinergi-draft:" + form.dataset.draftKey; }
+  function saveDraft(form) {
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "file" || el.name === "csrfmiddlewaretoken") return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (!data[el.name]) data[el.name] = [];
+        if (el.checked) data[el.name].push(el.value);
+      } else { data[el.name] = el.value; }
+    });
+    try { localStorage.setItem(draftKey(form), JSON.stringify({ at: Date.now(), data: data })); } catch (e) { /* full or private */ }
+  }
+  function restoreDraft(form) {
+    var raw = null;
+    try { raw = localStorage.getItem(draftKey(form)); } catch (e) { return; }
+    if (!raw) return;
+    var draft;
+    try { draft = JSON.parse(raw); } catch (e) { return; }
+    if (!draft || Date.now() - draft.at > 7 * 24 * 3600 * 1000) return;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || !(el.name in draft.data) || el.type === "file" || el.name === "csrfmiddlewaretoken") return;
+      var v = draft.data[el.name];
+      if (el.type === "checkbox" || el.type === "radio") el.checked = v.indexOf(el.value) !== -1;
+      else el.value = v;
+    });
+    form.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  function clearDraft(form) { try { localStorage.removeItem(draftKey(form)); } catch (e) { /* ignore */ } }
+
+  function toggleKinds(form) {
+    var checked = form.querySelector("input[name=kind]:checked");
+    form.querySelectorAll("[data-for-kinds]").forEach(function (box) {
+      var kinds = box.dataset.forKinds.split(" ");
+      box.hidden = !checked || kinds.indexOf(checked.value) === -1;
+    });
+  }
+
+  function checkin(form, quiet) {
+    var box = form.querySelector("[data-checkin]");
+    if (!box || !navigator.geolocation) return;
+    var status = box.querySelector("[data-checkin-status]");
+    if (!quiet) status.textContent = status.dataset.textWait;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      document.getElementById(box.dataset.lat).value = pos.coords.latitude.toFixed(6);
+      document.getElementById(box.dataset.lon).value = pos.coords.longitude.toFixed(6);
+      document.getElementById(box.dataset.acc).value = Math.round(pos.coords.accuracy);
+      status.textContent = status.dataset.textOk.replace("%s", Math.round(pos.coords.accuracy));
+    }, function () { status.textContent = status.dataset.textFail; }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-offline-safe]").forEach(function (form) {
+      var hasErrors = form.querySelector(".error, .alert");
+      if (!hasErrors) restoreDraft(form);
+      toggleKinds(form);
+      var done = form.querySelector("input[name=status][value=DONE]");
+      if (done && done.checked) checkin(form, true);
+      form.addEventListener("input", function () { saveDraft(form); });
+      form.addEventListener("change", function (e) {
+        if (e.target && e.target.name === "kind") toggleKinds(form);
+        if (e.target && e.target.name === "status" && e.target.value === "DONE") checkin(form, false);
+        saveDraft(form);
+      });
+      var now = form.querySelector("[data-checkin-now]");
+      if (now) now.addEventListener("click", function () { checkin(form, false); });
+      form.addEventListener("submit", function (event) {
+        if (!window.fetch || !window.FormData) return; // old browser: a plain post
+        event.preventDefault();
+        if (form.dataset.sending) return;
+        form.dataset.sending = "1";
+        saveDraft(form);
+        var banner = form.querySelector(".offline-banner");
+        var buttons = form.querySelectorAll("button[type=submit]");
+        buttons.forEach(function (b) { b.disabled = true; });
+        fetch(form.action || window.location.href, {
+          method: "POST", body: new FormData(form), credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" }
+        }).then(function (response) {
+          return response.text().then(function (html) {
+            if (response.ok && response.redirected) {
+              clearDraft(form);
+              window.location.assign(response.url);
+              return;
+            }
+            // A refusal (400) or another answer: show the server's page, which keeps the typed values.
+            document.open(); document.write(html); document.close();
+          });
+        }).catch(function () {
+          if (banner) banner.hidden = false;
+          buttons.forEach(function (b) { b.disabled = false; });
+          delete form.dataset.sending;
+        });
+      });
+    });
+  });
+})();
