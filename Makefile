@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py demo_data --scale small --if-empty
+	DEBUG=1 $(PY) manage.py activities_daily
 	@DEBUG=1 $(PY) manage.py demo_users --table
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -256,7 +256,7 @@ def calendar_days(
 # --- Pipeline board ---------------------------------------------------------------------------
 
 
-def pipeline_board(user: Any, branch: OrgUnit, *, per_stage: int = 30, me: int | None = None) -> list[dict[str, Any]]:
+def pipeline_board(user: Any, branch: OrgUnit, *, per_stage: int = 15, me: int | None = None) -> list[dict[str, Any]]:
     """Institutions of a branch by stage: a count per stage and the first
     ``per_stage`` cards (longest in their stage first). Two queries."""
     qs = visible_institutions(user).filter(branch=branch)
