@@ -6,3 +6,9 @@ class ActivitiesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "activities"
     verbose_name = _("Aktivitas ME")
+
+    def ready(self) -> None:
+        from activities import services
+        from institutions.signals import institution_merging
+
+        institution_merging.connect(services.settle_plans_on_merge, dispatch_uid="activities.settle_plans_on_merge")

@@ -253,7 +253,9 @@ class MaintenanceVisit(OwnedByBranch):
     after ``due_on + grace_days`` (``activities.schedule.is_overdue``)."""
 
     plan = models.ForeignKey(MaintenancePlan, on_delete=models.CASCADE, related_name="visits")
-    institution = models.ForeignKey("institutions.Institution", on_delete=models.PROTECT, related_name="+")
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="maintenance_visits"
+    )
     me = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="maintenance_visits")
     due_on = models.DateField(_("jadwal"))
     overdue_on = models.DateField(editable=False, help_text="The first day the visit counts as overdue.")

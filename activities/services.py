@@ -969,3 +969,25 @@ def leads_anonymise(*, today: date | None = None) -> int:
 
 def unit_in_actor_scope(actor: Any, unit: OrgUnit) -> bool:
     return actor is None or unit_in_scope(actor, unit)
+
+
+def settle_plans_on_merge(*, duplicate: Institution, survivor: Institution, actor: Any, **kwargs: Any) -> None:
+    """Before a merge re-points the duplicate's plans to the survivor: when both
+    have an active maintenance plan, the duplicate's ends (its future visits are
+    cancelled) and the survivor's stays — one active plan per institution."""
+    if not MaintenancePlan.objects.filter(institution=survivor, status=PlanStatus.ACTIVE).exists():
+        return
+    today = timezone.localdate()
+    for plan in MaintenancePlan.objects.select_for_update().filter(institution=duplicate, status=PlanStatus.ACTIVE):
+        plan.status = PlanStatus.ENDED
+        plan.ends_on = max(today, plan.starts_on + timedelta(days=1))
+        plan.save(update_fields=["status", "ends_on", "updated_at"])
+        cancelled = plan.visits.filter(status=VisitStatus.PLANNED, due_on__gte=today).update(
+            status=VisitStatus.CANCELLED, updated_at=timezone.now()
+        )
+        audit.record(
+            actor=actor,
+            action="maintenance.plan_end",
+            obj=plan,
+            after={"ends_on": plan.ends_on, "reason": "merged", "visits_cancelled": cancelled},
+        )

@@ -28,6 +28,7 @@ from institutions.models import (
     PersonalDataAccess,
 )
 from institutions.normalise import is_similar, name_key
+from institutions.signals import institution_merging
 from org.access import active_assignment, reads_as_owner, unit_in_scope
 from org.models import OrgUnit, Placement, UnitKind
 
@@ -447,10 +448,11 @@ def institution_merge(*, actor: Any, duplicate: Institution, survivor: Instituti
     _require(actor, "institutions.merge", surv)
     if InstitutionStatus.DIGABUNG in (dup.status, surv.status):
         raise DomainError(_("Salah satu lembaga sudah digabung sebelumnya."), field="survivor")
+    institution_merging.send(sender=Institution, duplicate=dup, survivor=surv, actor=actor)
     moved: dict[str, int] = {}
     for rel in Institution._meta.related_objects:
-        if rel.name == "ownerships" or not rel.field.concrete or rel.many_to_many:
-            continue  # the duplicate's own ownership history stays with it
+        if rel.name in ("ownerships", "stage_changes") or not rel.field.concrete or rel.many_to_many:
+            continue  # the duplicate's own ownership and stage history stay with it
         model = rel.related_model
         qs = model._default_manager.filter(**{rel.field.name: dup})  # type: ignore[union-attr]
         if model is Institution:

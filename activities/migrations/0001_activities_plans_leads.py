@@ -111,7 +111,7 @@ class Migration(migrations.Migration):
                 ('done_on', models.DateField(blank=True, null=True)),
                 ('area', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.orgunit')),
                 ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.orgunit')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution')),
+                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='maintenance_visits', to='institutions.institution')),
                 ('me', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='maintenance_visits', to=settings.AUTH_USER_MODEL)),
                 ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='activities.maintenanceplan')),
                 ('region', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.orgunit')),

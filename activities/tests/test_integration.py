@@ -1,0 +1,125 @@
+"""The ME's work where it meets the rest: merging duplicate institutions, moving
+a branch to another area, and the institution's timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from activities import services
+from activities.models import Activity, Lead, MaintenancePlan, MaintenanceVisit, PlanStatus, VisitStatus
+from institutions import selectors as registry
+from institutions.models import Institution, Stage
+from institutions.pipeline import stage_move
+from institutions.services import institution_merge
+from org.models import OrgUnit
+from org.services import unit_move
+
+pytestmark = pytest.mark.django_db
+
+
+def _two(me: Any) -> tuple[Institution, Institution]:
+    insts = list(Institution.objects.live().filter(me=me).order_by("id")[:2])
+    assert len(insts) == 2
+    return insts[0], insts[1]
+
+
+def _executed(inst: Institution) -> Institution:
+    Institution.objects.filter(pk=inst.pk).update(stage=Stage.EKSEKUSI)
+    inst.refresh_from_db()
+    return inst
+
+
+def test_merge_moves_the_work_and_keeps_one_active_plan(get_user: Any) -> None:
+    me, pinca = get_user("me.c080101.1"), get_user("pinca.c080101")
+    dup, surv = (_executed(i) for i in _two(me))
+    act, _ = services.activity_create(
+        actor=me,
+        kind="KOMUNIKASI_AWAL",
+        status="DONE",
+        starts_at=timezone.now() - timedelta(hours=1),
+        institution=dup,
+        outcome="ok",
+    )
+    lead, _ = services.lead_create(
+        actor=me,
+        institution=dup,
+        name="Ani",
+        product="KRASIDA",
+        purpose="Penawaran",
+        lawful_basis="PERSETUJUAN",
+        phone="081234567890",
+    )
+    dup_plan = services.plan_create(actor=me, institution=dup, starts_on=timezone.localdate())
+    surv_plan = services.plan_create(actor=me, institution=surv, starts_on=timezone.localdate())
+    institution_merge(actor=pinca, duplicate=dup, survivor=surv, reason="Duplikat")
+    act.refresh_from_db()
+    lead.refresh_from_db()
+    dup_plan.refresh_from_db()
+    assert act.institution_id == surv.pk and lead.institution_id == surv.pk
+    assert dup_plan.institution_id == surv.pk and dup_plan.status == PlanStatus.ENDED
+    assert MaintenancePlan.objects.filter(institution=surv, status=PlanStatus.ACTIVE).get() == surv_plan
+    # The ended plan's future visits are cancelled and every visit follows the survivor.
+    assert not MaintenanceVisit.objects.filter(institution=dup).exists()
+    assert not dup_plan.visits.filter(status=VisitStatus.PLANNED).exists()
+
+
+def test_merge_keeps_each_stage_history_with_its_institution(get_user: Any) -> None:
+    me, pinca = get_user("me.c080101.1"), get_user("pinca.c080101")
+    dup, surv = _two(me)
+    services.activity_create(
+        actor=me,
+        kind="KOMUNIKASI_AWAL",
+        status="DONE",
+        starts_at=timezone.now() - timedelta(hours=1),
+        institution=dup,
+        outcome="ok",
+    )
+    stage_move(actor=me, institution=dup, to_stage="KOMUNIKASI_AWAL")
+    institution_merge(actor=pinca, duplicate=dup, survivor=surv, reason="Duplikat")
+    assert dup.stage_changes.count() == 1 and surv.stage_changes.count() == 0
+
+
+def test_branch_move_takes_its_activities_to_the_new_area(get_user: Any) -> None:
+    me = get_user("me.c080101.1")
+    inst = _two(me)[0]
+    act, _ = services.activity_create(
+        actor=me, kind="KOMUNIKASI_AWAL", status="PLANNED", starts_at=timezone.now(), institution=inst
+    )
+    lead, _ = services.lead_create(
+        actor=me,
+        institution=inst,
+        name="Ani",
+        product="KRASIDA",
+        purpose="Penawaran",
+        lawful_basis="PERSETUJUAN",
+        email="ani@contoh.id",
+    )
+    branch = OrgUnit.objects.get(code="C080101")
+    new_area = OrgUnit.objects.get(code="A0802")
+    unit_move(actor=None, unit=branch, new_parent=new_area)
+    act.refresh_from_db()
+    lead.refresh_from_db()
+    assert (act.area_id, act.region_id) == (new_area.pk, new_area.parent_id)
+    assert (lead.area_id, lead.region_id) == (new_area.pk, new_area.parent_id)
+    assert Activity.objects.filter(area=new_area, branch=branch).count() >= 1
+    assert Lead.objects.filter(area=new_area).count() >= 1
+
+
+def test_timeline_of_an_institution_includes_its_activities_and_stage(get_user: Any) -> None:
+    me = get_user("me.c080101.1")
+    inst = _two(me)[0]
+    services.activity_create(
+        actor=me,
+        kind="KOMUNIKASI_AWAL",
+        status="DONE",
+        starts_at=timezone.now() - timedelta(hours=1),
+        institution=inst,
+        outcome="ok",
+    )
+    stage_move(actor=me, institution=inst, to_stage="KOMUNIKASI_AWAL")
+    actions = [row["action"] for row in registry.timeline(inst, [])]
+    assert "activity.create" in actions and "institution.stage" in actions

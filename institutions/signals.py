@@ -1,0 +1,9 @@
+"""Signals other modules listen to, so the registry never imports them."""
+
+from django.dispatch import Signal
+
+# Sent inside ``institution_merge``'s transaction, before the duplicate's records
+# are re-pointed to the survivor (kwargs: duplicate, survivor, actor). A module
+# whose rows cannot simply follow (e.g. one active maintenance plan per
+# institution) settles them here.
+institution_merging = Signal()
