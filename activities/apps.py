@@ -9,6 +9,7 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self) -> None:
         from activities import services
-        from institutions.signals import institution_merging
+        from institutions.signals import institution_merging, institution_reassigned
 
         institution_merging.connect(services.settle_plans_on_merge, dispatch_uid="activities.settle_plans_on_merge")
+        institution_reassigned.connect(services.plans_follow_owner, dispatch_uid="activities.plans_follow_owner")

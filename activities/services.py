@@ -991,3 +991,32 @@ def settle_plans_on_merge(*, duplicate: Institution, survivor: Institution, acto
             obj=plan,
             after={"ends_on": plan.ends_on, "reason": "merged", "visits_cancelled": cancelled},
         )
+
+
+def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: Any, **kwargs: Any) -> None:
+    """After an institution changes hands: moved to another branch, its active
+    plan ends (the new branch plans its own visits); a new ME in the same branch
+    takes over the plan and its planned visits."""
+    today = timezone.localdate()
+    for plan in MaintenancePlan.objects.select_for_update().filter(institution=institution, status=PlanStatus.ACTIVE):
+        if moved_branch or institution.me_id is None:
+            plan.status = PlanStatus.ENDED
+            plan.ends_on = max(today, plan.starts_on + timedelta(days=1))
+            plan.save(update_fields=["status", "ends_on", "updated_at"])
+            n = plan.visits.filter(status=VisitStatus.PLANNED, due_on__gte=today).update(
+                status=VisitStatus.CANCELLED, updated_at=timezone.now()
+            )
+            audit.record(
+                actor=actor,
+                action="maintenance.plan_end",
+                obj=plan,
+                after={"ends_on": plan.ends_on, "reason": "owner_changed", "visits_cancelled": n},
+            )
+        elif plan.me_id != institution.me_id:
+            before = {"me": plan.me_id}
+            plan.me_id = institution.me_id
+            plan.save(update_fields=["me", "updated_at"])
+            plan.visits.filter(status=VisitStatus.PLANNED).update(me_id=institution.me_id, updated_at=timezone.now())
+            audit.record(
+                actor=actor, action="maintenance.plan_reassign", obj=plan, before=before, after={"me": plan.me_id}
+            )

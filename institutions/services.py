@@ -28,7 +28,7 @@ from institutions.models import (
     PersonalDataAccess,
 )
 from institutions.normalise import is_similar, name_key
-from institutions.signals import institution_merging
+from institutions.signals import institution_merging, institution_reassigned
 from org.access import active_assignment, reads_as_owner, unit_in_scope
 from org.models import OrgUnit, Placement, UnitKind
 
@@ -424,6 +424,7 @@ def institution_reassign(
         before=before,
         after=audit.snapshot(inst, ("branch", "area", "region", "me")) | {"reason": reason.strip()},
     )
+    institution_reassigned.send(sender=Institution, institution=inst, moved_branch=moving, actor=actor)
     return inst
 
 

@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # whose rows cannot simply follow (e.g. one active maintenance plan per
 # institution) settles them here.
 institution_merging = Signal()
+
+# Sent inside ``institution_reassign``'s transaction after the new owner is
+# saved (kwargs: institution, moved_branch, actor): work that belonged to the
+# old owner follows or ends.
+institution_reassigned = Signal()

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _two(me: Any) -> tuple[Institution, Institution]:
-    insts = list(Institution.objects.live().filter(me=me).order_by("id")[:2])
+    insts = list(Institution.objects.live().filter(me=me, maintenance_plans__isnull=True).order_by("id")[:2])
     assert len(insts) == 2
     return insts[0], insts[1]
 
@@ -70,6 +70,9 @@ def test_merge_moves_the_work_and_keeps_one_active_plan(get_user: Any) -> None:
 def test_merge_keeps_each_stage_history_with_its_institution(get_user: Any) -> None:
     me, pinca = get_user("me.c080101.1"), get_user("pinca.c080101")
     dup, surv = _two(me)
+    Institution.objects.filter(pk=dup.pk).update(stage=Stage.IDENTIFIKASI)
+    dup.refresh_from_db()
+    dup_before, surv_before = dup.stage_changes.count(), surv.stage_changes.count()
     services.activity_create(
         actor=me,
         kind="KOMUNIKASI_AWAL",
@@ -80,7 +83,7 @@ def test_merge_keeps_each_stage_history_with_its_institution(get_user: Any) -> N
     )
     stage_move(actor=me, institution=dup, to_stage="KOMUNIKASI_AWAL")
     institution_merge(actor=pinca, duplicate=dup, survivor=surv, reason="Duplikat")
-    assert dup.stage_changes.count() == 1 and surv.stage_changes.count() == 0
+    assert dup.stage_changes.count() == dup_before + 1 and surv.stage_changes.count() == surv_before
 
 
 def test_branch_move_takes_its_activities_to_the_new_area(get_user: Any) -> None:
@@ -123,3 +126,21 @@ def test_timeline_of_an_institution_includes_its_activities_and_stage(get_user: 
     stage_move(actor=me, institution=inst, to_stage="KOMUNIKASI_AWAL")
     actions = [row["action"] for row in registry.timeline(inst, [])]
     assert "activity.create" in actions and "institution.stage" in actions
+
+
+def test_new_me_takes_over_the_plan_and_a_branch_move_ends_it(get_user: Any) -> None:
+    from institutions.services import institution_reassign
+
+    me1, me2, dba = get_user("me.c080101.1"), get_user("me.c080101.2"), get_user("dba.a0801")
+    inst = _executed(_two(me1)[0])
+    plan = services.plan_create(actor=me1, institution=inst, starts_on=timezone.localdate())
+    institution_reassign(actor=get_user("pinca.c080101"), institution=inst, me=me2, reason="Rotasi")
+    plan.refresh_from_db()
+    assert plan.me == me2 and plan.status == PlanStatus.ACTIVE
+    assert not plan.visits.filter(status=VisitStatus.PLANNED).exclude(me=me2).exists()
+    inst.refresh_from_db()
+    other = OrgUnit.objects.get(code="C080102")
+    institution_reassign(actor=dba, institution=inst, branch=other, me=None, reason="Wilayah kerja")
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.ENDED
+    assert not plan.visits.filter(status=VisitStatus.PLANNED, due_on__gte=timezone.localdate()).exists()
