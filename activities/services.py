@@ -9,6 +9,7 @@ phone, e-mail) never goes into the append-only audit chain.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -217,10 +218,8 @@ def _delete_files(names: list[str]) -> None:
     from django.core.files.storage import default_storage
 
     for n in names:
-        try:
+        with contextlib.suppress(OSError):
             default_storage.delete(n)
-        except OSError:
-            pass
 
 
 # --- Activities --------------------------------------------------------------------------
@@ -369,9 +368,10 @@ def activity_create(
     lon = _parse_coordinate(checkin_longitude, Decimal(-180), Decimal(180), "checkin_longitude")
     if (lat is None) != (lon is None):
         raise DomainError(_("Lokasi check-in tidak lengkap."), field="checkin_latitude")
-    if visit is not None:
-        if kind != ActivityKind.KUNJUNGAN_MAINTENANCE or institution is None or visit.institution_id != institution.pk:
-            raise DomainError(_("Jadwal kunjungan bukan untuk lembaga ini."), field="visit")
+    if visit is not None and (
+        kind != ActivityKind.KUNJUNGAN_MAINTENANCE or institution is None or visit.institution_id != institution.pk
+    ):
+        raise DomainError(_("Jadwal kunjungan bukan untuk lembaga ini."), field="visit")
     checked = _check_uploads(evidence or [])
     people = _participants(participants or [], branch, actor, kind)
     stored: list[str] = []
@@ -526,7 +526,11 @@ def activity_update(
                     value = _clean_products(value, act.kind)
                 if name == "attendance" and act.kind not in EVENT_KINDS:
                     value = None
-                if name == "contact" and value is not None and value.institution_id != act.institution_id:
+                if (
+                    name == "contact"
+                    and value is not None
+                    and (value.institution_id != act.institution_id or value.is_erased)
+                ):
                     raise DomainError(_("Kontak bukan dari lembaga ini."), field="contact")
                 setattr(act, name, value)
             if "starts_at" in changes:
@@ -555,6 +559,9 @@ def activity_update(
                     _complete_visit(MaintenanceVisit.objects.select_for_update().get(pk=act.visit_id), act.day)
             elif act.status == ActivityStatus.DONE and not act.outcome.strip():
                 raise DomainError(_("Tuliskan hasilnya."), field="outcome", code="outcome_required")
+            if act.status == ActivityStatus.DONE and act.starts_at > now + CLOCK_SKEW:
+                # A done activity moved into the future is refused, as at creation.
+                raise DomainError(_("Aktivitas yang belum terjadi tidak bisa dicatat selesai."), field="starts_at")
             lat = _parse_coordinate(checkin_latitude, Decimal(-90), Decimal(90), "checkin_latitude")
             lon = _parse_coordinate(checkin_longitude, Decimal(-180), Decimal(180), "checkin_longitude")
             if lat is not None and lon is not None:

@@ -33,9 +33,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import Pagination
-from institutions import selectors, services
+from institutions import pipeline, selectors, services
 from institutions.forms import SORT_CHOICES, bound_filter_form
-from institutions.models import Contact, Institution, InstitutionStatus, InstitutionType, LawfulBasis, Sector
+from institutions.models import (
+    Contact,
+    Institution,
+    InstitutionStatus,
+    InstitutionType,
+    LawfulBasis,
+    Sector,
+    Stage,
+    StageChange,
+)
 from institutions.validation import province_names, regency_names
 from org.access import get_institution_for_user, visible_institutions
 from org.models import OrgUnit
@@ -170,6 +179,41 @@ class ContactSerializer(serializers.ModelSerializer):
         return None if c.is_erased or c.is_restricted else c.email
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class CodeField(serializers.ChoiceField):
+    """A choice code in a response, documented as a plain string beside its
+    ``*_label``. The request serializers carry the enums: one choice set per
+    field name keeps the generated enum names unambiguous."""
+
+
+class StageChangeSerializer(serializers.ModelSerializer):
+    """One move through the engagement pipeline: from where to where, who, when,
+    and the evidence the rule accepted."""
+
+    serializer_choice_field = CodeField
+
+    institution: Any = serializers.PrimaryKeyRelatedField(read_only=True)
+    from_stage_label = serializers.CharField(source="get_from_stage_display", read_only=True)
+    to_stage_label = serializers.CharField(source="get_to_stage_display", read_only=True)
+    by = PersonRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StageChange
+        fields = [
+            "id",
+            "institution",
+            "from_stage",
+            "from_stage_label",
+            "to_stage",
+            "to_stage_label",
+            "at",
+            "by",
+            "note",
+            "evidence",
+        ]
+        read_only_fields = fields
+
+
 # --- Input ----------------------------------------------------------------------------------
 
 
@@ -275,6 +319,18 @@ class ContactCreateSerializer(serializers.Serializer):
         choices=LawfulBasis.choices,
         help_text=gettext_lazy("Dasar pemrosesan data pribadi (UU PDP Pasal 20)."),
         error_messages={"invalid_choice": gettext_lazy("Pilih dasar pemrosesan data pribadi (UU PDP).")},
+    )
+
+
+class StageMoveSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(
+        choices=Stage.choices, error_messages={"invalid_choice": gettext_lazy("Tahap tidak dikenal.")}
+    )
+    note = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy("Catatan; wajib untuk tidak berminat dan saat diaktifkan kembali."),
     )
 
 
@@ -453,3 +509,34 @@ class InstitutionViewSet(
         # UU PDP: reading personal data from outside the owning branch is logged, per contact shown.
         services.contact_reads_log(actor=user, contacts=list(page), channel="api")
         return self.get_paginated_response(ContactSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=StageMoveSerializer,
+        responses={
+            200: StageChangeSerializer,
+            400: OpenApiResponse(
+                description=gettext_lazy(
+                    "Perpindahan tidak diizinkan atau buktinya belum ada (pesan menyebut yang kurang)."
+                )
+            ),
+            403: OpenApiResponse(description=gettext_lazy("Peran tidak boleh memindahkan tahap lembaga ini.")),
+        },
+        summary=gettext_lazy("Pindahkan lembaga ke tahap pipeline berikutnya"),
+        description=gettext_lazy(
+            "Setiap tahap butuh buktinya (mis. Audiensi: audiensi selesai yang dihadiri Pemimpin Cabang); "
+            "tanpa bukti ditolak dengan pesan yang menyebut apa yang belum ada."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="stage")
+    def stage(self, request: Request, pk: str | None = None) -> Response:
+        user = request.user
+        inst = get_institution_for_user(user, pk, action="institutions.move_stage")
+        body = StageMoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = pipeline.stage_move(
+            actor=user,
+            institution=inst,
+            to_stage=body.validated_data["to_stage"],
+            note=body.validated_data.get("note", ""),
+        )
+        return Response(StageChangeSerializer(change).data)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from activities import api as activities_api
 from core import views as core_views
 from institutions import api as institutions_api
 from org import api as org_api
@@ -13,6 +14,10 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("org-units", org_api.OrgUnitViewSet, basename="org-unit")
 router.register("institutions", institutions_api.InstitutionViewSet, basename="institution")
+router.register("activities", activities_api.ActivityViewSet, basename="activity")
+router.register("events", activities_api.EventViewSet, basename="event")
+router.register("maintenance-plans", activities_api.MaintenancePlanViewSet, basename="maintenance-plan")
+router.register("leads", activities_api.LeadViewSet, basename="lead")
 
 api_v1 = [
     path("auth/token/", org_api.TokenView.as_view(), name="api-token"),

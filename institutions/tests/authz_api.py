@@ -5,8 +5,9 @@
 The rules encoded here (org/access.py): everyone with a role lists and reads
 what is in their scope; PUSAT, WILAYAH, DBA, PINCA and ME register institutions
 (a branch outside the caller's scope is an unknown id: 400); the same roles
-manage contacts (the ME only on institutions assigned to them); AGEN, KARYAWAN
-and MITRA do not read contacts. Out of scope is 404 before any role check.
+manage contacts and move an institution through the pipeline (the ME only on
+institutions assigned to them); AGEN, KARYAWAN and MITRA do not read contacts.
+Out of scope is 404 before any role check.
 
 ``PATCH_ENDPOINTS`` (updates) run in the shared matrix too, and again in
 institutions/tests/test_api.py.
@@ -44,6 +45,29 @@ def contacts_write_rule(role: str, in_scope: bool) -> int:
     if not in_scope:
         return 404
     return 201 if role in WRITERS else 403
+
+
+STAGE_MOVERS = WRITERS  # institutions.move_stage: managers in scope, the ME on their own
+
+
+def stage_rule(role: str, in_scope: bool) -> int:
+    if not in_scope:
+        return 404
+    return 200 if role in STAGE_MOVERS else 403
+
+
+def _stage_body(c: dict[str, Any]) -> dict[str, Any]:
+    """A move the institution's evidence already allows (with a note, for the
+    moves that need one), so the answer is the permission, not the evidence."""
+    from institutions.pipeline import allowed_targets, check_move
+
+    inst = _institution(c)
+    note = f"Uji matriks oleh {c['username']}."
+    if inst is None:
+        return {"to_stage": "TIDAK_BERMINAT", "note": note}
+    targets = allowed_targets(inst.stage)
+    ready = [t for t in targets if not check_move(inst, t, note)]
+    return {"to_stage": (ready or list(targets))[0], "note": note}
 
 
 def _institution(c: dict[str, Any]) -> Any:
@@ -131,6 +155,16 @@ ENDPOINTS: list[Endpoint] = [
         lambda c: f"/api/v1/institutions/{_inst_pk(c)}/contacts/",
         contacts_write_rule,
         data=_contact_body,
+        anonymous=401,
+        uses_object=True,
+        json=True,
+    ),
+    Endpoint(
+        "institution-stage",
+        "POST",
+        lambda c: f"/api/v1/institutions/{_inst_pk(c)}/stage/",
+        stage_rule,
+        data=_stage_body,
         anonymous=401,
         uses_object=True,
         json=True,
