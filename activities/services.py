@@ -564,6 +564,8 @@ def activity_update(
                 raise DomainError(_("Aktivitas yang belum terjadi tidak bisa dicatat selesai."), field="starts_at")
             lat = _parse_coordinate(checkin_latitude, Decimal(-90), Decimal(90), "checkin_latitude")
             lon = _parse_coordinate(checkin_longitude, Decimal(-180), Decimal(180), "checkin_longitude")
+            if (lat is None) != (lon is None):
+                raise DomainError(_("Lokasi check-in tidak lengkap."), field="checkin_latitude")
             if lat is not None and lon is not None:
                 _set_checkin(act, act.institution, lat, lon, checkin_accuracy_m, now)
             act.save()
