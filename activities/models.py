@@ -245,6 +245,7 @@ class MaintenancePlan(OwnedByBranch):
 class VisitStatus(models.TextChoices):
     PLANNED = "PLANNED", _("Terjadwal")
     DONE = "DONE", _("Dilaksanakan")
+    MISSED = "MISSED", _("Terlewat")  # still not done when its plan ended
     CANCELLED = "CANCELLED", _("Dibatalkan")
 
 

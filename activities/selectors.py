@@ -32,7 +32,6 @@ from institutions.models import Institution, Stage
 from institutions.pipeline import PATH, SIDE
 from org.access import (
     active_role,
-    filter_owned_to_scope,
     visible_activities,
     visible_institutions,
     visible_leads,

@@ -709,21 +709,34 @@ def plan_end(*, actor: Any, plan: MaintenancePlan, ends_on: date | None = None, 
         p = MaintenancePlan.objects.select_for_update().get(pk=plan.pk)
         if p.status != PlanStatus.ACTIVE:
             raise DomainError(_("Rencana ini sudah berakhir."), code="plan_ended")
-        if ends_on <= p.starts_on:
-            ends_on = p.starts_on + timedelta(days=1)
+        ends_on = max(ends_on, p.starts_on)
         p.status = PlanStatus.ENDED
         p.ends_on = ends_on
         p.save(update_fields=["status", "ends_on", "updated_at"])
-        cancelled = p.visits.filter(status=VisitStatus.PLANNED, due_on__gte=ends_on).update(
-            status=VisitStatus.CANCELLED, updated_at=timezone.now()
-        )
+        cancelled, missed = _close_visits(p, ends_on)
         audit.record(
             actor=actor,
             action="maintenance.plan_end",
             obj=p,
-            after={"ends_on": ends_on, "reason": reason.strip()[:255], "visits_cancelled": cancelled},
+            after={
+                "ends_on": ends_on,
+                "reason": reason.strip()[:255],
+                "visits_cancelled": cancelled,
+                "visits_missed": missed,
+            },
         )
     return p
+
+
+def _close_visits(plan: MaintenancePlan, from_day: date) -> tuple[int, int]:
+    """An ended plan's visits still planned: from ``from_day`` on they are
+    cancelled; earlier ones were missed (they stay visible as such and no longer
+    count as overdue)."""
+    now = timezone.now()
+    planned = plan.visits.filter(status=VisitStatus.PLANNED)
+    cancelled = planned.filter(due_on__gte=from_day).update(status=VisitStatus.CANCELLED, updated_at=now)
+    missed = planned.filter(due_on__lt=from_day).update(status=VisitStatus.MISSED, updated_at=now)
+    return cancelled, missed
 
 
 def plan_reassign(*, actor: Any, plan: MaintenancePlan, me: Any) -> MaintenancePlan:
@@ -989,16 +1002,14 @@ def settle_plans_on_merge(*, duplicate: Institution, survivor: Institution, acto
     today = timezone.localdate()
     for plan in MaintenancePlan.objects.select_for_update().filter(institution=duplicate, status=PlanStatus.ACTIVE):
         plan.status = PlanStatus.ENDED
-        plan.ends_on = max(today, plan.starts_on + timedelta(days=1))
+        plan.ends_on = max(today, plan.starts_on)
         plan.save(update_fields=["status", "ends_on", "updated_at"])
-        cancelled = plan.visits.filter(status=VisitStatus.PLANNED, due_on__gte=today).update(
-            status=VisitStatus.CANCELLED, updated_at=timezone.now()
-        )
+        cancelled, missed = _close_visits(plan, today)
         audit.record(
             actor=actor,
             action="maintenance.plan_end",
             obj=plan,
-            after={"ends_on": plan.ends_on, "reason": "merged", "visits_cancelled": cancelled},
+            after={"ends_on": plan.ends_on, "reason": "merged", "visits_cancelled": cancelled, "visits_missed": missed},
         )
 
 
@@ -1010,16 +1021,14 @@ def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: A
     for plan in MaintenancePlan.objects.select_for_update().filter(institution=institution, status=PlanStatus.ACTIVE):
         if moved_branch or institution.me_id is None:
             plan.status = PlanStatus.ENDED
-            plan.ends_on = max(today, plan.starts_on + timedelta(days=1))
+            plan.ends_on = max(today, plan.starts_on)
             plan.save(update_fields=["status", "ends_on", "updated_at"])
-            n = plan.visits.filter(status=VisitStatus.PLANNED, due_on__gte=today).update(
-                status=VisitStatus.CANCELLED, updated_at=timezone.now()
-            )
+            n, missed = _close_visits(plan, today)
             audit.record(
                 actor=actor,
                 action="maintenance.plan_end",
                 obj=plan,
-                after={"ends_on": plan.ends_on, "reason": "owner_changed", "visits_cancelled": n},
+                after={"ends_on": plan.ends_on, "reason": "owner_changed", "visits_cancelled": n, "visits_missed": missed},
             )
         elif plan.me_id != institution.me_id:
             before = {"me": plan.me_id}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
-from typing import Any
 
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -25,7 +24,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from activities import services
-from activities.models import Activity, ActivityStatus, Lead, LeadStatus, MaintenancePlan, MaintenanceVisit, PlanStatus, VisitStatus
+from activities.models import (
+    Activity,
+    ActivityStatus,
+    Lead,
+    LeadStatus,
+    MaintenancePlan,
+    MaintenanceVisit,
+    PlanStatus,
+    VisitStatus,
+)
 from core.notify import notify
 from org.models import Role, RoleAssignment, User
 
@@ -36,7 +44,9 @@ def _fmt(d: date) -> str:
 
 def _branch_heads(branch_ids: set[int], today: date) -> dict[int, list[User]]:
     heads: dict[int, list[User]] = defaultdict(list)
-    for ra in RoleAssignment.objects.active(today).filter(role=Role.PINCA, unit_id__in=branch_ids).select_related("user"):
+    for ra in (
+        RoleAssignment.objects.active(today).filter(role=Role.PINCA, unit_id__in=branch_ids).select_related("user")
+    ):
         heads[ra.unit_id].append(ra.user)
     return heads
 
@@ -64,10 +74,12 @@ def visit_reminders(today: date) -> int:
             url=reverse("activities:log") + f"?visit={v.pk}",
         ):
             sent += 1
+    # Newly overdue (within the last week, in case the job missed days): older
+    # ones were told already, and the pages keep showing them.
     overdue = list(
-        MaintenanceVisit.objects.filter(status=VisitStatus.PLANNED, overdue_on__lte=today).select_related(
-            "me", "institution"
-        )
+        MaintenanceVisit.objects.filter(
+            status=VisitStatus.PLANNED, overdue_on__lte=today, overdue_on__gt=today - timedelta(days=7)
+        ).select_related("me", "institution")
     )
     heads = _branch_heads({v.branch_id for v in overdue}, today)
     for v in overdue:
@@ -163,5 +175,3 @@ def run_daily(today: date | None = None, *, weekly: bool | None = None) -> dict[
         out["weekly_summaries"] = weekly_summaries(today)
     out["leads_anonymised"] = services.leads_anonymise(today=today)
     return dict(out)
-
-

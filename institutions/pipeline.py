@@ -95,7 +95,9 @@ def _need_audience(inst: Institution, note: str) -> str | None:
 def _need_follow_up(inst: Institution, note: str) -> str | None:
     from activities.models import ActivityKind
 
-    last_audience = _done(inst, (ActivityKind.AUDIENSI,)).order_by("-starts_at").values_list("starts_at", flat=True).first()
+    last_audience = (
+        _done(inst, (ActivityKind.AUDIENSI,)).order_by("-starts_at").values_list("starts_at", flat=True).first()
+    )
     if last_audience is None:
         return _("Belum ada audiensi yang selesai dengan lembaga ini.")
     if not _done(inst, (ActivityKind.KOMUNIKASI_LANJUTAN,), last_audience).exists():
@@ -128,11 +130,22 @@ def _need_no_active_plan(inst: Institution, note: str) -> str | None:
 
 
 def _need_quiet(inst: Institution, note: str) -> str | None:
-    from activities.models import ActivityKind
+    """Dormant: quiet for the whole period — no done activity in it, in the
+    current stage (or registered) for at least that long, and no active plan
+    still sending visits."""
+    from activities.models import ActivityKind, PlanStatus
 
     since = timezone.now() - timedelta(days=DORMANT_AFTER_DAYS)
     if _done(inst, tuple(ActivityKind.values), since).exists():
         return _("Masih ada aktivitas yang selesai dalam %(days)s hari terakhir.") % {"days": DORMANT_AFTER_DAYS}
+    entered = inst.stage_since or inst.created_at
+    if entered is not None and entered > since:
+        return _("Lembaga baru %(days)s hari di tahap ini; dorman berarti tanpa kegiatan selama %(limit)s hari.") % {
+            "days": max(0, (timezone.now() - entered).days),
+            "limit": DORMANT_AFTER_DAYS,
+        }
+    if inst.maintenance_plans.filter(status=PlanStatus.ACTIVE).exists():
+        return _("Rencana maintenance masih aktif; akhiri dulu rencananya.")
     return None
 
 
@@ -202,7 +215,10 @@ def stage_move(*, actor: Any, institution: Institution, to_stage: str, note: str
         if missing:
             raise DomainError(
                 _("Belum bisa pindah ke %(stage)s: %(missing)s")
-                % {"stage": Stage(to_stage).label if to_stage in Stage.values else to_stage, "missing": " ".join(missing)},
+                % {
+                    "stage": Stage(to_stage).label if to_stage in Stage.values else to_stage,
+                    "missing": " ".join(missing),
+                },
                 field="stage",
                 code="stage_evidence_missing",
             )

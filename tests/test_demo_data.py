@@ -115,24 +115,29 @@ def test_demo_users_only_lists_demo_accounts(get_user: Any) -> None:
     assert "nyata" not in {r["username"] for r in json.loads(out.getvalue())}
 
 
+def _drop_registry() -> None:
+    """Back to a database from before the registry: no institutions, nor anything hanging on them."""
+    from activities.models import Activity, Lead, MaintenancePlan, MaintenanceVisit
+    from institutions.models import Contact, Institution, Ownership, StageChange
+
+    for model in (Lead, MaintenanceVisit, Activity, MaintenancePlan, StageChange, Contact, Ownership, Institution):
+        model.objects.all().delete()
+
+
 def test_if_empty_completes_a_demo_database_from_an_earlier_version() -> None:
     """A demo database made before the registry existed gets its institutions on `make run`."""
-    from institutions.models import Contact, Institution, Ownership
+    from institutions.models import Institution
 
-    Contact.objects.all().delete()
-    Ownership.objects.all().delete()
-    Institution.objects.all().delete()
+    _drop_registry()
     out = StringIO()
     call_command("demo_data", scale="small", if_empty=True, no_progress=True, stdout=out)
     assert "institutions=300" in out.getvalue()
 
 
 def test_if_empty_never_touches_real_data() -> None:
-    from institutions.models import Contact, Institution, Ownership
+    from institutions.models import Institution
 
-    Contact.objects.all().delete()
-    Ownership.objects.all().delete()
-    Institution.objects.all().delete()
+    _drop_registry()
     User.objects.filter(is_demo=True).update(is_demo=False)
     out = StringIO()
     call_command("demo_data", scale="small", if_empty=True, no_progress=True, stdout=out)
