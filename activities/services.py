@@ -49,7 +49,7 @@ from core.geo import haversine_km
 from core.notify import notify
 from core.products import Product
 from institutions.models import Contact, Institution, LawfulBasis, Stage
-from org.access import active_assignment, active_role, unit_in_scope
+from org.access import active_assignment, active_role, unit_in_scope, visible_activities
 from org.models import OrgUnit, Placement, Role, RoleAssignment
 
 ACTIVITY_AUDIT_FIELDS = (
@@ -324,8 +324,11 @@ def activity_create(
 
             if not visible_institutions(actor).filter(pk=institution.pk).exists():
                 raise DomainError(_("Lembaga tidak ditemukan."), field="institution")
-        _require(actor, "activities.create_for", institution)
-    the_me = _resolve_me(actor, me, institution)
+        # The ME responsible for a scheduled visit records it, even when the
+        # institution's own ME is someone else.
+        if not (visit is not None and actor is not None and visit.me_id == actor.pk):
+            _require(actor, "activities.create_for", institution)
+    the_me = _resolve_me(actor, me or (visit.me if visit is not None else None), institution)
     branch: OrgUnit | None
     area_id: Any
     region_id: Any
@@ -474,9 +477,14 @@ def _set_checkin(
 
 
 def _complete_visit(visit: MaintenanceVisit, day: date) -> None:
+    """The visit is done; its plan's earlier visits still planned were missed
+    (one visit now does not make up for several skipped)."""
     visit.status = VisitStatus.DONE
     visit.done_on = day
     visit.save(update_fields=["status", "done_on", "updated_at"])
+    MaintenanceVisit.objects.filter(plan_id=visit.plan_id, status=VisitStatus.PLANNED, due_on__lt=visit.due_on).update(
+        status=VisitStatus.MISSED, updated_at=timezone.now()
+    )
 
 
 ACTIVITY_EDITABLE = frozenset(
@@ -740,10 +748,10 @@ def _close_visits(plan: MaintenancePlan, from_day: date) -> tuple[int, int]:
 
 
 def plan_reassign(*, actor: Any, plan: MaintenancePlan, me: Any) -> MaintenancePlan:
-    """Hand a plan (and its future visits) to another ME of the branch."""
-    _require(actor, "activities.change_plan", plan)
-    if active_role(actor) == Role.ME:
-        raise PermissionDenied
+    """Hand a plan (and its future visits) to another ME of the branch (the branch head)."""
+    _require(actor, "activities.reassign_plan", plan)
+    if plan.status != PlanStatus.ACTIVE:
+        raise DomainError(_("Rencana ini sudah berakhir."), code="plan_ended")
     if not _is_posted(me, plan.branch):
         raise DomainError(_("ME yang dipilih tidak bertugas di cabang lembaga ini."), field="me", code="me_not_posted")
     with transaction.atomic():
@@ -838,7 +846,10 @@ def lead_create(
             raise DomainError(_("Alamat email tidak valid."), field="email") from None
     if not phone and not email:
         raise DomainError(_("Isi telepon atau email agar prospek bisa dihubungi."), field="phone", code="no_contact")
-    if source_activity is not None and source_activity.institution_id != institution.pk:
+    if source_activity is not None and (
+        source_activity.institution_id != institution.pk
+        or (actor is not None and not visible_activities(actor).filter(pk=source_activity.pk).exists())
+    ):
         raise DomainError(_("Aktivitas sumber bukan dari lembaga ini."), field="source_activity")
     the_me = (
         actor
@@ -847,6 +858,8 @@ def lead_create(
     )
     if the_me is None:
         raise DomainError(_("Pilih ME yang mengumpulkan prospek ini."), field="me", code="me_required")
+    if not _is_posted(the_me, institution.branch):
+        raise DomainError(_("ME yang dipilih tidak bertugas di cabang lembaga ini."), field="me", code="me_not_posted")
     with transaction.atomic():
         lead = Lead(
             institution=institution,
@@ -956,6 +969,8 @@ def lead_erase(*, actor: Any, lead: Lead, reason: str) -> Lead:
         raise DomainError(_("Tuliskan dasar permintaan penghapusan."), field="reason")
     with transaction.atomic():
         row = Lead.objects.select_for_update().get(pk=lead.pk)
+        if row.erased_at or row.anonymised_at:
+            raise DomainError(_("Data orang pada prospek ini sudah dihapus."), code="lead_erased")
         row.name, row.phone, row.email, row.notes = _("(dihapus)"), "", "", ""
         row.erased_at = timezone.now()
         row.save(update_fields=["name", "phone", "email", "notes", "erased_at", "updated_at"])
@@ -1028,7 +1043,12 @@ def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: A
                 actor=actor,
                 action="maintenance.plan_end",
                 obj=plan,
-                after={"ends_on": plan.ends_on, "reason": "owner_changed", "visits_cancelled": n, "visits_missed": missed},
+                after={
+                    "ends_on": plan.ends_on,
+                    "reason": "owner_changed",
+                    "visits_cancelled": n,
+                    "visits_missed": missed,
+                },
             )
         elif plan.me_id != institution.me_id:
             before = {"me": plan.me_id}

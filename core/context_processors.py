@@ -19,3 +19,16 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "my_assignments": list(active_assignments(user)),
         "nav_items": nav_for(user, request.path),
     }
+
+
+def notifications(request: HttpRequest) -> dict[str, Any]:
+    """The header's unread count: one COUNT, run only when a template reads it
+    (htmx partials do not), and none for anonymous visitors."""
+    from django.utils.functional import SimpleLazyObject
+
+    from core.notify import unread_count
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": SimpleLazyObject(lambda: unread_count(user))}

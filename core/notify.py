@@ -8,7 +8,9 @@ failure is logged and leaves the in-app message in place.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +41,44 @@ def notify(*, user: Any, key: str, title: str, body: str = "", url: str = "") ->
         else:
             Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
     return note
+
+
+# Up to this many ids are named in the audit event; a bigger batch is named by its digest.
+AUDIT_IDS_LISTED = 100
+
+
+def mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's own unread notifications read: those in ``ids``, or all
+    of them when ``ids`` is None. Others' notifications are never touched.
+    Returns how many were marked; one audit event names them (none when nothing
+    changed, e.g. a notification opened a second time)."""
+    from control import audit
+
+    with transaction.atomic():
+        qs = Notification.objects.filter(user=actor, read_at__isnull=True)
+        if ids is not None:
+            qs = qs.filter(pk__in=list(ids))
+        marked = sorted(qs.select_for_update().values_list("pk", flat=True))
+        if not marked:
+            return 0
+        Notification.objects.filter(pk__in=marked).update(read_at=timezone.now())
+        after: dict[str, Any] = {"count": len(marked)}
+        if len(marked) <= AUDIT_IDS_LISTED:
+            after["ids"] = marked
+        else:
+            after.update(
+                first=marked[0],
+                last=marked[-1],
+                sha256=hashlib.sha256(",".join(map(str, marked)).encode()).hexdigest(),
+            )
+        audit.record(
+            actor=actor,
+            action="notification.read" if ids is not None else "notification.read_all",
+            object_type="core.notification",
+            object_id=marked[0] if len(marked) == 1 else "batch",
+            after=after,
+        )
+    return len(marked)
 
 
 def unread_count(user: Any) -> int:

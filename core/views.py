@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from core.models import Notification
+from core.notify import mark_read
 from org import selectors
 from org.access import active_assignment
 
@@ -46,31 +53,34 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The user's own notifications, newest first; "read all" marks them read."""
-    from django.core.paginator import Paginator
-    from django.utils import timezone
-
-    from core.models import Notification
-
-    qs = Notification.objects.filter(user=request.user).order_by("-created_at", "-id")
+    """The user's own notifications, newest first; a POST marks them all read."""
     if request.method == "POST":
-        qs.filter(read_at__isnull=True).update(read_at=timezone.now())
+        n = mark_read(actor=request.user)
+        if n:
+            messages.success(
+                request,
+                ngettext("%(n)s notifikasi ditandai sudah dibaca.", "%(n)s notifikasi ditandai sudah dibaca.", n)
+                % {"n": n},
+            )
         return redirect("notifications")
+    user: Any = request.user  # a logged-in User here (login_required)
+    qs = Notification.objects.filter(user=user).order_by("-created_at", "-id")
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "core/notifications.html", {"page": page})
+    return render(request, "core/notifications.html", {"page": page, "query": ""})
 
 
-@require_POST
+def _local_target(url: str) -> str | None:
+    """``url`` when it stays on this site (a path such as ``/aktivitas/…``), else None."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return None
+    return url if url_has_allowed_host_and_scheme(url, allowed_hosts=None) else None
+
+
 @login_required
+@require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark one notification read and follow its link (only the user's own: 404 otherwise)."""
-    from django.utils import timezone
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    from core.models import Notification
-
+    """Mark one notification read and follow its link (only a local one). Only
+    the user's own: another user's id answers 404 like a missing one."""
     note = get_object_or_404(Notification, pk=pk, user=request.user)
-    if note.read_at is None:
-        Notification.objects.filter(pk=note.pk).update(read_at=timezone.now())
-    target = note.url if note.url and url_has_allowed_host_and_scheme(note.url, allowed_hosts=None) else "/notifikasi/"
-    return redirect(target)
+    mark_read(actor=request.user, ids=[note.pk])
+    return redirect(_local_target(note.url) or "notifications")

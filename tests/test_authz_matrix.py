@@ -19,6 +19,7 @@ from activities.tests.authz_leads import ENDPOINTS as ACTIVITY_LEADS
 from activities.tests.authz_maintenance import ENDPOINTS as ACTIVITY_MAINTENANCE
 from activities.tests.authz_work import ENDPOINTS as ACTIVITY_WORK
 from conftest import DEMO_PASSWORD
+from core.tests.test_notifications import matrix_note_path
 from institutions.tests.authz_api import ENDPOINTS as INSTITUTION_API
 from institutions.tests.authz_api import PATCH_ENDPOINTS as INSTITUTION_API_PATCH
 from institutions.tests.authz_imports import ENDPOINTS as INSTITUTION_IMPORTS
@@ -60,6 +61,8 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint("control:audit-list", "GET", lambda c: "/kontrol/audit/", audit_only),
     Endpoint("healthz", "GET", lambda c: "/healthz", ok, anonymous=200),
+    Endpoint("notifications", "GET", lambda c: "/notifikasi/", ok),
+    Endpoint("notification-read", "POST", matrix_note_path, lambda r, s: 302 if s else 404, uses_object=True),
     Endpoint(
         "api-token",
         "POST",

@@ -72,9 +72,16 @@ RECORDS_WORK = "activities.create"
 
 def _activity_rows(qs: QuerySet[Activity]) -> QuerySet[Activity]:
     """Everything an activity row shows, in a fixed number of queries."""
-    return qs.select_related("me", "institution", "branch").prefetch_related(
-        Prefetch("participant_rows", queryset=Participant.objects.select_related("user").order_by("role", "user_id")),
-        Prefetch("evidence", queryset=Evidence.objects.order_by("created_at", "id")),
+    # prefetch_related(None): the events selector already prefetches the team; set both here once.
+    return (
+        qs.select_related("me", "institution", "branch")
+        .prefetch_related(None)
+        .prefetch_related(
+            Prefetch(
+                "participant_rows", queryset=Participant.objects.select_related("user").order_by("role", "user_id")
+            ),
+            Prefetch("evidence", queryset=Evidence.objects.order_by("created_at", "id")),
+        )
     )
 
 

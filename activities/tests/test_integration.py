@@ -144,3 +144,32 @@ def test_new_me_takes_over_the_plan_and_a_branch_move_ends_it(get_user: Any) -> 
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ENDED
     assert not plan.visits.filter(status=VisitStatus.PLANNED, due_on__gte=timezone.localdate()).exists()
+
+
+def test_the_plans_me_logs_a_visit_and_earlier_missed_ones_close(get_user: Any, client_for: Any) -> None:
+    """A plan may name another ME than the institution's: that ME records the
+    visit; recording the latest overdue visit marks the earlier ones missed."""
+    me1, me2, pinca = get_user("me.c080101.1"), get_user("me.c080101.2"), get_user("pinca.c080101")
+    inst = _executed(_two(me1)[0])
+    today = timezone.localdate()
+    plan = services.plan_create(
+        actor=pinca, institution=inst, me=me2, starts_on=today - timedelta(days=70), grace_days=3
+    )
+    overdue = list(plan.visits.filter(status=VisitStatus.PLANNED, overdue_on__lte=today).order_by("due_on"))
+    assert len(overdue) >= 2
+    latest = overdue[-1]
+    c = client_for("me.c080101.2")
+    assert c.get(f"/aktivitas/catat/?visit={latest.pk}").status_code == 200
+    act, created = services.activity_create(
+        actor=me2,
+        kind="KUNJUNGAN_MAINTENANCE",
+        status="DONE",
+        starts_at=timezone.now() - timedelta(hours=1),
+        institution=inst,
+        outcome="Kunjungan rutin",
+        visit=latest,
+    )
+    assert created and act.me == me2
+    statuses = dict(plan.visits.filter(pk__in=[v.pk for v in overdue]).values_list("pk", "status"))
+    assert statuses[latest.pk] == VisitStatus.DONE
+    assert all(statuses[v.pk] == VisitStatus.MISSED for v in overdue[:-1])

@@ -559,6 +559,8 @@ def test_visits_are_generated_to_the_horizon_and_regenerating_adds_none() -> Non
 
 
 def test_ending_a_plan_cancels_later_visits_marks_earlier_ones_missed_and_keeps_done_ones(frozen: Any) -> None:
+    """Visits skipped before a recorded one are missed at once; ending the plan
+    cancels the planned ones from its end date and marks earlier planned ones missed."""
     inst = _executed()
     start = date(2026, 1, 5)
     plan = f.plan(inst, starts_on=start, today=start, frequency=Frequency.WEEKLY)
@@ -574,13 +576,13 @@ def test_ending_a_plan_cancels_later_visits_marks_earlier_ones_missed_and_keeps_
     by_status = {s: sorted(plan.visits.filter(status=s).values_list("due_on", flat=True)) for s in VisitStatus.values}
     assert by_status[VisitStatus.DONE] == [start, date(2026, 2, 9)]
     assert by_status[VisitStatus.PLANNED] == []
-    # Still not done when the plan ended: missed, no longer "overdue" anywhere.
-    assert by_status[VisitStatus.MISSED] == [date(2026, 1, 12), date(2026, 1, 19), date(2026, 1, 26)]
-    assert len(by_status[VisitStatus.CANCELLED]) == 13
-    assert min(by_status[VisitStatus.CANCELLED]) == date(2026, 2, 2)
+    # Skipped before the visit of 9 Feb was recorded: missed (no longer "overdue" anywhere).
+    assert by_status[VisitStatus.MISSED] == [date(2026, 1, 12), date(2026, 1, 19), date(2026, 1, 26), date(2026, 2, 2)]
+    assert len(by_status[VisitStatus.CANCELLED]) == 12
+    assert min(by_status[VisitStatus.CANCELLED]) == date(2026, 2, 16)
     assert services.generate_visits(ended, today=date(2026, 6, 1)) == 0
     event = AuditEvent.objects.get(action="maintenance.plan_end", object_id=str(plan.pk))
-    assert event.after is not None and event.after["visits_cancelled"] == 13 and event.after["visits_missed"] == 3
+    assert event.after is not None and event.after["visits_cancelled"] == 12 and event.after["visits_missed"] == 0
     with pytest.raises(DomainError) as err:
         services.plan_end(actor=inst.me, plan=ended, reason="lagi")
     assert err.value.code == "plan_ended"
@@ -888,3 +890,13 @@ def test_no_lead_personal_data_enters_the_audit_chain(settings: Any) -> None:
         digits = "".join(ch for ch in phone if ch.isdigit())
         for secret in (name.lower(), *name.lower().split(), phone, digits, email, email.split("@")[0]):
             assert secret not in text, secret
+
+
+def test_ending_a_plan_marks_planned_visits_before_the_end_missed(frozen: Any) -> None:
+    inst = _executed()
+    start = date(2026, 1, 5)
+    plan = f.plan(inst, starts_on=start, today=start, frequency=Frequency.WEEKLY)
+    services.plan_end(actor=inst.me, plan=plan, ends_on=date(2026, 1, 20), reason="Kerja sama berakhir")
+    missed = sorted(plan.visits.filter(status=VisitStatus.MISSED).values_list("due_on", flat=True))
+    assert missed == [start, date(2026, 1, 12), date(2026, 1, 19)]
+    assert not plan.visits.filter(status=VisitStatus.PLANNED).exists()

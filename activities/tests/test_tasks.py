@@ -353,7 +353,9 @@ def test_old_leads_are_anonymised_and_kept(settings: Any) -> None:
 def test_only_newly_overdue_visits_are_told_not_every_old_one(frozen: Any) -> None:
     """A visit overdue for weeks was told when it became overdue; the daily job
     does not walk every old overdue visit again (the pages keep showing them)."""
-    old = f.plan(_executed(), starts_on=TODAY - timedelta(days=60), today=TODAY, frequency=Frequency.MONTHLY, grace_days=3)
+    old = f.plan(
+        _executed(), starts_on=TODAY - timedelta(days=60), today=TODAY, frequency=Frequency.MONTHLY, grace_days=3
+    )
     first_visit = old.visits.order_by("due_on").first()
     assert first_visit is not None and first_visit.overdue_on < TODAY - timedelta(days=7)
     tasks.visit_reminders(TODAY)

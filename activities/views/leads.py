@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,7 +32,7 @@ from activities.forms_leads import (
     LeadForm,
     LeadStatusForm,
 )
-from activities.models import Activity, Lead, LeadStatus, Participant, ParticipantRole
+from activities.models import Activity, Lead, LeadStatus, ParticipantRole
 from activities.selectors import LeadFilters
 from core.errors import DomainError
 from core.products import Product
@@ -130,10 +129,6 @@ def event_list(request: HttpRequest) -> HttpResponse:
     branch_id = _id(request.GET.get("branch"))
     branch = next((b for b in branches if b.pk == branch_id), None) if branch_id else None
     qs = selectors.events(user, upcoming=when == "upcoming", branch=branch.pk if branch else None)
-    # The support team of every event on the page in one more query.
-    qs = qs.prefetch_related(
-        Prefetch("participant_rows", queryset=Participant.objects.select_related("user").order_by("role", "user_id"))
-    )
     page = Paginator(qs, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {

@@ -161,7 +161,9 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     inst: Institution | None = None
     inst_id = visit.institution_id if visit else _id(source.get("institution"))
     if inst_id:
-        inst = get_institution_for_user(request.user, inst_id, action="activities.create_for")
+        # The ME of a scheduled visit records it even when the institution's ME is another.
+        own_visit = visit is not None and visit.me_id == request.user.pk
+        inst = get_institution_for_user(request.user, inst_id, action=None if own_visit else "activities.create_for")
     branch = inst.branch if inst else _own_branch(request.user)
     kwargs = {
         "me_choices": _me_choices(request.user, branch),
@@ -184,6 +186,8 @@ def activity_log(request: HttpRequest) -> HttpResponse:
             initial.update(
                 {"kind": ActivityKind.KUNJUNGAN_MAINTENANCE, "visit": visit.pk, "status": ActivityStatus.DONE}
             )
+            if kwargs["me_choices"] is not None:
+                initial["me"] = visit.me_id
         form = ActivityForm(initial=initial, **kwargs)
         return render(request, "activities/activity_form.html", _form_context(request, form, inst, visit))
 
