@@ -116,7 +116,14 @@ class Institution(TimeStampedModel):
     notes = models.TextField(_("catatan"), blank=True, default="")
     score = models.PositiveSmallIntegerField(_("skor potensi"), default=0, editable=False)
     # The engagement pipeline (institutions/pipeline.py moves it, with evidence).
-    stage = models.CharField(_("tahap"), max_length=16, choices=Stage.choices, default=Stage.IDENTIFIKASI, db_default=Stage.IDENTIFIKASI, editable=False)
+    stage = models.CharField(
+        _("tahap"),
+        max_length=16,
+        choices=Stage.choices,
+        default=Stage.IDENTIFIKASI,
+        db_default=Stage.IDENTIFIKASI,
+        editable=False,
+    )
     stage_since = models.DateTimeField(_("di tahap ini sejak"), null=True, blank=True, editable=False)
     distance_km = models.DecimalField(
         _("jarak ke cabang (km)"), max_digits=7, decimal_places=1, null=True, blank=True, editable=False

@@ -126,7 +126,6 @@ def _drop_registry() -> None:
 
 def test_if_empty_completes_a_demo_database_from_an_earlier_version() -> None:
     """A demo database made before the registry existed gets its institutions on `make run`."""
-    from institutions.models import Institution
 
     _drop_registry()
     out = StringIO()
