@@ -106,6 +106,58 @@ def institution_sub(suffix: str) -> Callable[[Any], None]:
     return go
 
 
+def first_href(path: str, selector: str) -> Callable[[Any], None]:
+    """The page behind the first link matching ``selector`` on ``path``."""
+
+    def go(page: Any) -> None:
+        page.goto(path)
+        page.goto(page.locator(selector).first.get_attribute("href"))
+
+    return go
+
+
+def pipeline_board(page: Any) -> None:
+    """The branch's pipeline board, through the "Pipeline" link of the user's "Hari ini"."""
+    page.goto("/aktivitas/hari-ini/")
+    page.goto(page.locator("main a[href$='/pipeline/']").first.get_attribute("href"))
+
+
+def pipeline_refused(page: Any) -> None:
+    """A card at Komunikasi awal after a refused move to Audiensi (the missing evidence on the card)."""
+    pipeline_board(page)
+    card = page.locator("section.board-col:has(#col-KOMUNIKASI_AWAL) article.board-card:has(details)").first
+    card.locator("summary").click()
+    card.locator("input[name=to_stage][value=AUDIENSI]").check()
+    card.get_by_role("button", name="Pindahkan").click()
+    page.locator("article.board-card [role=alert]").first.wait_for()
+
+
+def activity_form_filled(page: Any) -> None:
+    """The activity form at 'Catat kunjungan': an institution found by the search, a kind, an outcome."""
+    page.goto("/aktivitas/hari-ini/")
+    name = page.locator(".agenda li a strong").first.inner_text()
+    page.goto("/aktivitas/catat/?status=DONE")
+    page.locator("#inst-q").fill(name)
+    page.locator("#inst-options input[type=radio]").first.check()
+    page.locator("input[name=kind][value=KOMUNIKASI_LANJUTAN]").check()
+    page.locator("#id_outcome").fill("Bertemu bagian SDM; minta jadwal sosialisasi bulan depan.")
+
+
+def activity_form_offline(page: Any) -> None:
+    """The activity form after a tap on Simpan without network: the notice, the text kept."""
+    activity_form_filled(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Simpan", exact=True).click()
+    page.locator(".offline-banner").wait_for()
+    page.context.set_offline(False)
+
+
+def lead_form_at_event(page: Any) -> None:
+    """The lead form opened from a past event's "Tambah prospek" (its products first)."""
+    first_href("/aktivitas/acara/?when=past", "main table a[href^='/aktivitas/']")(page)
+    page.goto(page.locator("main a[href^='/aktivitas/prospek/baru/']").first.get_attribute("href"))
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str
@@ -140,6 +192,33 @@ SHOTS = [
     Shot("import-start", "me.c080101.1", goto("/lembaga/impor/")),
     Shot("pdp-log", "auditor", goto("/lembaga/akses-data-pribadi/")),
     Shot("institution-detail-en", "me.c080101.1", first_institution),
+    Shot("today-me", "me.c080101.1", goto("/aktivitas/hari-ini/")),
+    Shot("activity-form", "me.c080101.1", activity_form_filled),
+    Shot("activity-form-offline", "me.c080101.1", activity_form_offline),
+    Shot("activity-form-event", "me.c080101.1", goto("/aktivitas/catat/?kind=SOSIALISASI&status=PLANNED")),
+    Shot("activity-detail", "me.c080101.1", first_href("/aktivitas/hari-ini/", ".agenda a[href^='/aktivitas/']")),
+    Shot(
+        "event-detail", "me.c080101.1", first_href("/aktivitas/acara/?when=past", "main table a[href^='/aktivitas/']")
+    ),
+    Shot("events", "me.c080101.1", goto("/aktivitas/acara/?when=past")),
+    Shot("branch-day", "pinca.c080101", goto("/aktivitas/hari-ini/")),
+    Shot("pipeline", "pinca.c080101", pipeline_board),
+    Shot("pipeline-refused", "me.c080101.1", pipeline_refused),
+    Shot("calendar-week", "pinca.c080101", goto("/aktivitas/kalender/")),
+    Shot("calendar-month", "pinca.c080101", goto("/aktivitas/kalender/?view=month")),
+    Shot("calendar-me", "me.c080101.1", goto("/aktivitas/kalender/")),
+    Shot("leads-pinca", "pinca.c080101", goto("/aktivitas/prospek/")),
+    Shot(
+        "lead-detail-pinca",
+        "pinca.c080101",
+        first_href("/aktivitas/prospek/?assigned=none", "table.leads tbody td.col-name > a"),
+    ),
+    Shot("lead-form", "me.c080101.1", lead_form_at_event),
+    Shot("today-sales", "sales.c080101.1", goto("/aktivitas/hari-ini/")),
+    Shot(
+        "lead-detail-sales", "sales.c080101.1", first_href("/aktivitas/prospek/", "table.leads tbody td.col-name > a")
+    ),
+    Shot("conversion", "pinca.c080101", goto("/aktivitas/prospek/konversi/")),
 ]
 LOCKOUT = Shot("lockout", None, lockout)
 

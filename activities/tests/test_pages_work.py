@@ -335,3 +335,14 @@ def test_log_visit_button_completes_the_scheduled_visit(client_for: Any, get_use
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.status == "DONE" and MaintenanceVisit.objects.get(pk=visit.pk).activity is not None
+
+
+def test_form_sent_by_script_gets_the_address_and_the_page_shows_the_message(client_for: Any, get_user: Any) -> None:
+    """The form posts with fetch: a redirect would be followed out of sight and
+    use up the "saved" message; the answer names the page instead."""
+    inst = _inst(get_user("me.c080101.1"))
+    c = client_for("me.c080101.1")
+    response = c.post("/aktivitas/catat/", _form(inst), HTTP_X_REQUESTED_WITH="fetch")
+    assert response.status_code == 204
+    page = c.get(response["X-Location"])
+    assert page.status_code == 200 and "Aktivitas tersimpan." in page.content.decode()

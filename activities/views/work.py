@@ -237,6 +237,10 @@ def activity_log(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.info(request, _("Aktivitas ini sudah tersimpan sebelumnya; tidak dicatat dua kali."))
                 url = reverse("activities:detail", args=[activity.pk])
+                if request.headers.get("X-Requested-With") == "fetch":
+                    # The form's script goes there itself: a redirect followed by
+                    # fetch would use up the message before the page shows it.
+                    return HttpResponse(status=204, headers={"X-Location": url})
                 return HttpResponseRedirect(url)
     context = _form_context(request, form, inst, visit)
     return render(request, "activities/activity_form.html", context, status=400)

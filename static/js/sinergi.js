@@ -122,6 +122,12 @@ window.addEventListener("pageshow", function () {
           headers: { "X-Requested-With": "fetch" }
         }).then(function (response) {
           return response.text().then(function (html) {
+            var target = response.headers.get("X-Location");
+            if (response.status === 204 && target) {
+              clearDraft(form);
+              window.location.assign(target);
+              return;
+            }
             if (response.ok && response.redirected) {
               clearDraft(form);
               window.location.assign(response.url);
