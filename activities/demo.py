@@ -64,7 +64,7 @@ from core.geo import haversine_km
 from core.products import Product
 from institutions import demo as institutions_demo
 from institutions.models import Contact, Institution, InstitutionStatus, LawfulBasis, Stage, StageChange
-from institutions.pipeline import rule_for
+from institutions.pipeline import TRANSITIONS, rule_for
 from org import demo as org_demo
 from org.models import OrgUnit, Placement, Role, RoleAssignment, UnitKind
 
@@ -365,7 +365,7 @@ class _Loader:
         self.tick: Callable[[int], Any] = lambda n: None
         with translation.override("id"):
             self.evidence = {
-                (a, b): str(rule_for(a, b).requirement)[:255] for a, targets in _moves().items() for b in targets
+                (a, b): str(rule_for(a, b).requirement)[:255] for a, targets in TRANSITIONS.items() for b in targets
             }
 
     # -- dates -------------------------------------------------------------------------------
@@ -1305,12 +1305,6 @@ class _Loader:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {tables}")
         return self.created
-
-
-def _moves() -> dict[str, tuple[str, ...]]:
-    from institutions.pipeline import TRANSITIONS
-
-    return TRANSITIONS
 
 
 def load(

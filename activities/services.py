@@ -46,7 +46,7 @@ from activities.models import (
 from control import audit
 from core.errors import DomainError
 from core.geo import haversine_km
-from core.notify import notify
+from core.notify import in_language, notify
 from core.products import Product
 from institutions.models import Contact, Institution, LawfulBasis, Stage
 from org.access import active_assignment, active_role, unit_in_scope, visible_activities
@@ -923,12 +923,17 @@ def lead_assign(*, actor: Any, lead: Lead, assignee: Any, due_on: date | None = 
             before=before,
             after={"assigned_to": assignee.pk, "due_on": row.due_on},
         )
+        with in_language(assignee):
+            title = _("Prospek baru untuk Anda: %(product)s") % {"product": row.get_product_display()}
+            body = _("Dari %(inst)s. Tenggat: %(due)s.") % {
+                "inst": row.institution.name,
+                "due": row.due_on.strftime("%d-%m-%Y") if row.due_on else "-",
+            }
         notify(
             user=assignee,
             key=f"lead-assigned:{row.pk}:{row.assigned_at:%Y%m%d%H%M%S}",
-            title=_("Prospek baru untuk Anda: %(product)s") % {"product": row.get_product_display()},
-            body=_("Dari %(inst)s. Tenggat: %(due)s.")
-            % {"inst": row.institution.name, "due": row.due_on.strftime("%d-%m-%Y") if row.due_on else "-"},
+            title=title,
+            body=body,
             url=reverse("activities:lead-detail", args=[row.pk]),
         )
     lead.refresh_from_db()

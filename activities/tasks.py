@@ -21,7 +21,6 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from activities import services
 from activities.models import (
@@ -34,7 +33,7 @@ from activities.models import (
     PlanStatus,
     VisitStatus,
 )
-from core.notify import notify
+from core.notify import in_language, notify
 from org.models import Role, RoleAssignment, User
 
 
@@ -65,13 +64,12 @@ def visit_reminders(today: date) -> int:
         status=VisitStatus.PLANNED, due_on__in=(today, today + timedelta(days=1))
     ).select_related("me", "institution")
     for v in due.iterator(chunk_size=500):
-        when = _("hari ini") if v.due_on == today else _("besok")
+        with in_language(v.me):
+            when = _("hari ini") if v.due_on == today else _("besok")
+            title = _("Kunjungan maintenance %(when)s: %(inst)s") % {"when": when, "inst": v.institution.name}
+            body = _("Jadwal %(due)s.") % {"due": _fmt(v.due_on)}
         if notify(
-            user=v.me,
-            key=f"visit-due:{v.pk}",
-            title=_("Kunjungan maintenance %(when)s: %(inst)s") % {"when": when, "inst": v.institution.name},
-            body=_("Jadwal %(due)s.") % {"due": _fmt(v.due_on)},
-            url=reverse("activities:log") + f"?visit={v.pk}",
+            user=v.me, key=f"visit-due:{v.pk}", title=title, body=body, url=reverse("activities:log") + f"?visit={v.pk}"
         ):
             sent += 1
     # Newly overdue (within the last week, in case the job missed days): older
@@ -83,12 +81,13 @@ def visit_reminders(today: date) -> int:
     )
     heads = _branch_heads({v.branch_id for v in overdue}, today)
     for v in overdue:
-        title = _("Kunjungan maintenance terlambat: %(inst)s") % {"inst": v.institution.name}
-        body = _("Jadwal %(due)s, toleransi habis %(last)s.") % {
-            "due": _fmt(v.due_on),
-            "last": _fmt(v.overdue_on - timedelta(days=1)),
-        }
         for user in [v.me, *heads.get(v.branch_id, [])]:
+            with in_language(user):
+                title = _("Kunjungan maintenance terlambat: %(inst)s") % {"inst": v.institution.name}
+                body = _("Jadwal %(due)s, toleransi habis %(last)s.") % {
+                    "due": _fmt(v.due_on),
+                    "last": _fmt(v.overdue_on - timedelta(days=1)),
+                }
             if notify(user=user, key=f"visit-overdue:{v.pk}", title=title, body=body, url=reverse("activities:today")):
                 sent += 1
     return sent
@@ -102,11 +101,14 @@ def lead_reminders(today: date) -> int:
         assigned_to__isnull=False,
     ).select_related("assigned_to", "institution")
     for lead in late.iterator(chunk_size=500):
+        with in_language(lead.assigned_to):
+            title = _("Prospek melewati tenggat: %(inst)s") % {"inst": lead.institution.name}
+            body = _("Tenggat %(due)s.") % {"due": _fmt(lead.due_on)}  # type: ignore[arg-type]
         if notify(
             user=lead.assigned_to,
             key=f"lead-late:{lead.pk}:{lead.due_on}",
-            title=_("Prospek melewati tenggat: %(inst)s") % {"inst": lead.institution.name},
-            body=_("Tenggat %(due)s.") % {"due": _fmt(lead.due_on)},  # type: ignore[arg-type]
+            title=title,
+            body=body,
             url=reverse("activities:lead-detail", args=[lead.pk]),
         ):
             sent += 1
@@ -140,8 +142,7 @@ def weekly_summaries(today: date) -> int:
     sent = 0
     for ra in heads:
         b = ra.unit_id
-        lang = ra.user.language or None
-        with override(lang):
+        with in_language(ra.user):
             body = _(
                 "Minggu %(week)s: %(done)s aktivitas selesai, %(leads)s prospek baru (%(won)s closing), "
                 "%(overdue)s kunjungan maintenance terlambat."

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import override
 
 from core.models import Notification
 
@@ -79,6 +80,12 @@ def mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> int:
             after=after,
         )
     return len(marked)
+
+
+def in_language(user: Any) -> Any:
+    """Build a notification's text in its reader's language (their saved choice,
+    else the site's), whoever or whatever triggers it."""
+    return override(getattr(user, "language", "") or settings.LANGUAGE_CODE)
 
 
 def unread_count(user: Any) -> int:

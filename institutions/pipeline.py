@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -164,7 +165,8 @@ RULES: dict[str, Rule] = {
     Stage.MAINTENANCE: Rule(gettext_lazy("Rencana maintenance yang aktif"), _need_active_plan),
     Stage.TIDAK_BERMINAT: Rule(gettext_lazy("Alasan lembaga tidak berminat"), _nothing, needs_note=True),
     Stage.DORMAN: Rule(
-        gettext_lazy("Tidak ada aktivitas selesai dalam %(days)s hari") % {"days": DORMANT_AFTER_DAYS}, _need_quiet
+        lazy(lambda: _("Tidak ada aktivitas selesai dalam %(days)s hari") % {"days": DORMANT_AFTER_DAYS}, str)(),
+        _need_quiet,
     ),
 }
 # Falling back from MAINTENANCE to EKSEKUSI is allowed only when the plan has ended.

@@ -12,7 +12,7 @@ from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
-APPS = ["core", "org", "control", "institutions", "templates", "sinergi"]
+APPS = ["core", "org", "control", "institutions", "activities", "templates", "sinergi"]
 
 
 def _po_entries() -> dict[str, str]:
@@ -42,7 +42,8 @@ def _source_strings() -> set[str]:
             if "tests" in path.parts or "migrations" in path.parts:
                 continue
             if path.suffix == ".html":
-                found |= {a or b for a, b in tag.findall(path.read_text(encoding="utf-8"))}
+                # Django looks a template string up with "%" doubled (as makemessages writes it).
+                found |= {(a or b).replace("%", "%%") for a, b in tag.findall(path.read_text(encoding="utf-8"))}
             elif path.suffix == ".py":
                 found |= set(call.findall(path.read_text(encoding="utf-8")))
     return found

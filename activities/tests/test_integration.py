@@ -173,3 +173,25 @@ def test_the_plans_me_logs_a_visit_and_earlier_missed_ones_close(get_user: Any, 
     statuses = dict(plan.visits.filter(pk__in=[v.pk for v in overdue]).values_list("pk", "status"))
     assert statuses[latest.pk] == VisitStatus.DONE
     assert all(statuses[v.pk] == VisitStatus.MISSED for v in overdue[:-1])
+
+
+def test_a_notification_is_written_in_its_readers_language(get_user: Any) -> None:
+    """The Pinca works in Indonesian, the sales member chose English: the hand-off
+    reaches the sales member in English."""
+    from core.models import Notification
+
+    me, pinca, sales = get_user("me.c080101.1"), get_user("pinca.c080101"), get_user("sales.c080101.1")
+    sales.language = "en"
+    sales.save(update_fields=["language"])
+    lead, _ = services.lead_create(
+        actor=me,
+        institution=_two(me)[0],
+        name="Ani",
+        product="KRASIDA",
+        purpose="Penawaran",
+        lawful_basis="PERSETUJUAN",
+        phone="081234567890",
+    )
+    services.lead_assign(actor=pinca, lead=lead, assignee=sales)
+    note = Notification.objects.filter(user=sales).latest("id")
+    assert note.title.startswith("New lead for you")

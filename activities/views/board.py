@@ -25,8 +25,6 @@ from institutions.models import Institution, Stage
 from org.access import active_role, get_institution_for_user, get_unit_for_user, scope_root
 from org.models import OrgUnit, Role, UnitKind, User
 
-MOVERS_HINT = {s: str(r.requirement) for s, r in stages.RULES.items()}
-
 
 def _id(value: Any) -> int | None:
     text = str(value or "").strip()
