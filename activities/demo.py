@@ -1275,14 +1275,16 @@ class _Loader:
         if not expected:
             expected = sum(2 * len(b.insts) for b in todo)
         self.tick = self.progress("aktivitas", expected)
-        with transaction.atomic(), self.keys_after_load():
-            for b in todo:
-                self.branch(b, share)
-                if len(self.rows["activities"]) >= FLUSH_AT:
-                    self.flush()
-            self.flush()
-            self.write_stages([b.id for b in todo])
+        with transaction.atomic():
+            with self.keys_after_load():
+                for b in todo:
+                    self.branch(b, share)
+                    if len(self.rows["activities"]) >= FLUSH_AT:
+                        self.flush()
+                self.flush()
+                self.write_stages([b.id for b in todo])
             if self.created["activities"]:
+                # "seconds": building, writing and indexing the rows (COMMIT and ANALYZE follow).
                 audit.record(
                     actor=None,
                     action="demo.load",

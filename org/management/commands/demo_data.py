@@ -14,7 +14,7 @@ from tqdm import tqdm
 from org.models import OrgUnit
 
 # Each module adds its loader here; they run in this order.
-LOADERS = ["org.demo.load", "institutions.demo.load"]
+LOADERS = ["org.demo.load", "institutions.demo.load", "activities.demo.load"]
 
 
 class Command(BaseCommand):
@@ -32,12 +32,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["if_empty"] and OrgUnit.objects.exists():
+            from activities.models import Activity
             from institutions.models import Institution
             from org.models import User
 
             # A database of real data is never touched; a demo database from an
             # earlier version gets what later modules add (the loaders are idempotent).
-            if not User.objects.filter(is_demo=True).exists() or Institution.objects.exists():
+            complete = Institution.objects.exists() and Activity.objects.exists()
+            if not User.objects.filter(is_demo=True).exists() or complete:
                 self.stdout.write("Database already has data; demo data not loaded.")
                 return
         bars: list[tqdm] = []
