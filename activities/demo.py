@@ -691,8 +691,8 @@ class _Loader:
         keep_planned: set[dt.date] | None = None,
     ) -> None:
         """An active plan and its visits as ``services.generate_visits`` makes
-        them; past visits are mostly done (each by a linked visit activity), a
-        few missed and now overdue."""
+        them; past visits are mostly done (each by a linked visit activity); a
+        few skipped, missed once a later visit was done, else overdue."""
         if frequency is None:
             chosen, _weight, days = rng.choices(FREQUENCIES, [w for _f, w, _g in FREQUENCIES])[0]
             frequency = (chosen, days)
@@ -715,6 +715,7 @@ class _Loader:
         }
         self.rows["plans"].append(plan)
         until = max(self.today, starts_on) + dt.timedelta(days=schedule.HORIZON_DAYS)
+        skipped: list[dict[str, Any]] = []
         for due in schedule.due_dates(freq, starts_on, until):
             made = max(created, self.at(due - dt.timedelta(days=schedule.HORIZON_DAYS), 60))
             visit: dict[str, Any] = {
@@ -732,11 +733,14 @@ class _Loader:
                 "updated_at": min(made, self.now),
             }
             self.rows["visits"].append(visit)
-            if due >= self.today or (keep_planned and due in keep_planned):
+            if due >= self.today:
+                continue
+            skipped.append(visit)
+            if keep_planned and due in keep_planned:
                 continue
             recent = (self.today - due).days <= 45
             if rng.random() < (0.2 if recent else 0.04):
-                continue  # missed: still planned, overdue once its grace has passed
+                continue  # skipped: overdue once its grace has passed, missed once a later one is done
             late = rng.random() < 0.08
             offset = rng.randint(grace + 1, grace + 8) if late else rng.randint(-min(3, grace), grace)
             done = due + dt.timedelta(days=offset)
@@ -757,6 +761,11 @@ class _Loader:
                 title="Kunjungan maintenance terjadwal",
             )
             visit.update(status=str(VisitStatus.DONE), done_on=done, updated_at=act["updated_at"])
+            skipped.pop()
+            # As services._complete_visit records it: the earlier ones still planned were missed.
+            for earlier in skipped:
+                earlier.update(status=str(VisitStatus.MISSED), updated_at=act["updated_at"])
+            skipped = []
             if rng.random() < 0.1:
                 for _ in range(rng.randint(1, 2)):
                     self.lead(b, rng, inst, act, act["ends_at"], self.products(rng, 1)[0])

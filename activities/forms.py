@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import ActivityKind, ActivityStatus
+from core.dates import validate_business_day
 from core.products import Product
 
 KIND_HINTS = {
@@ -59,7 +60,11 @@ class ActivityForm(forms.Form):
         initial=ActivityStatus.DONE,
     )
     institution = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
-    day = forms.DateField(label=_("Tanggal"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    day = forms.DateField(
+        validators=[validate_business_day],
+        label=_("Tanggal"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     time = forms.TimeField(label=_("Jam"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     me = forms.TypedChoiceField(label=_("Marketing Executive"), coerce=int, required=False, choices=[])
     place = forms.CharField(label=_("Tempat"), max_length=200, required=False)
@@ -77,7 +82,10 @@ class ActivityForm(forms.Form):
     )
     next_step = forms.CharField(label=_("Langkah berikutnya"), max_length=255, required=False)
     next_step_date = forms.DateField(
-        label=_("Tanggal langkah berikutnya"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_business_day],
+        label=_("Tanggal langkah berikutnya"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     attendance = forms.IntegerField(label=_("Jumlah peserta"), required=False, min_value=0, max_value=1_000_000)
     products = forms.MultipleChoiceField(
@@ -133,7 +141,11 @@ class ActivityEditForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    day = forms.DateField(label=_("Tanggal"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    day = forms.DateField(
+        validators=[validate_business_day],
+        label=_("Tanggal"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     time = forms.TimeField(label=_("Jam"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     place = forms.CharField(label=_("Tempat"), max_length=200, required=False)
     title = forms.CharField(label=_("Judul acara"), max_length=200, required=False)
@@ -149,7 +161,10 @@ class ActivityEditForm(forms.Form):
     )
     next_step = forms.CharField(label=_("Langkah berikutnya"), max_length=255, required=False)
     next_step_date = forms.DateField(
-        label=_("Tanggal langkah berikutnya"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_business_day],
+        label=_("Tanggal langkah berikutnya"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     attendance = forms.IntegerField(label=_("Jumlah peserta"), required=False, min_value=0, max_value=1_000_000)
     products = forms.MultipleChoiceField(

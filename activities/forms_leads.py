@@ -14,6 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import LeadStatus
+from core.dates import validate_business_day
 from core.products import Product
 from institutions.models import LawfulBasis
 
@@ -58,6 +59,7 @@ class LeadForm(forms.Form):
         widget=forms.Select(choices=LawfulBasis.choices),
     )
     due_on = forms.DateField(
+        validators=[validate_business_day],
         label=_("Tenggat tindak lanjut"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -95,6 +97,7 @@ class LeadAssignForm(forms.Form):
     # An id from the select; one that is not the branch's sales team gets the service's message.
     assigned_to = forms.IntegerField(label=_("Serahkan kepada"), required=False, min_value=1, max_value=MAX_ID)
     due_on = forms.DateField(
+        validators=[validate_business_day],
         label=_("Tenggat tindak lanjut"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -177,10 +180,16 @@ class ConversionForm(forms.Form):
         ],
     )
     start = forms.DateField(
-        label=_("Dari tanggal"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        validators=[validate_business_day],
+        label=_("Dari tanggal"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label=_("Sampai tanggal"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        validators=[validate_business_day],
+        label=_("Sampai tanggal"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Frequency
+from core.dates import validate_business_day
 
 # Largest id a bigint column holds: bigger numbers are "not found", never an overflow.
 MAX_ID = 2**63 - 1
@@ -35,6 +36,7 @@ class PlanForm(forms.Form):
     me = forms.TypedChoiceField(label=_("ME penanggung jawab"), coerce=int, choices=(), required=False)
     frequency = forms.ChoiceField(label=_("Frekuensi"), choices=Frequency.choices, initial=Frequency.MONTHLY)
     starts_on = forms.DateField(
+        validators=[validate_business_day],
         label=_("Kunjungan pertama"),
         widget=DateInput(),
         help_text=_("Jadwal berikutnya dihitung dari tanggal ini."),
@@ -46,7 +48,9 @@ class PlanForm(forms.Form):
         initial=7,
         help_text=_("Kunjungan dianggap terlambat sesudah jadwal ditambah toleransi ini."),
     )
-    ends_on = forms.DateField(label=_("Berakhir (opsional)"), widget=DateInput(), required=False)
+    ends_on = forms.DateField(
+        validators=[validate_business_day], label=_("Berakhir (opsional)"), widget=DateInput(), required=False
+    )
     notes = forms.CharField(label=_("Catatan"), max_length=255, required=False)
 
     def __init__(
@@ -79,6 +83,7 @@ class PlanEndForm(forms.Form):
     # Required by the service, whose message ("Tuliskan alasannya.") is the one shown.
     reason = forms.CharField(label=_("Alasan"), max_length=255, required=False)
     ends_on = forms.DateField(
+        validators=[validate_business_day],
         label=_("Berakhir mulai"),
         widget=DateInput(),
         required=False,

@@ -44,6 +44,7 @@ from activities.models import (
     VisitStatus,
 )
 from control import audit
+from core.dates import in_range
 from core.errors import DomainError
 from core.geo import haversine_km
 from core.notify import in_language, notify
@@ -71,6 +72,8 @@ ACTIVITY_AUDIT_FIELDS = (
 # A "done" activity may be logged a little ahead of the server's clock (a phone's clock drifts).
 CLOCK_SKEW = timedelta(minutes=15)
 PLANNABLE_STAGES = frozenset({Stage.EKSEKUSI, Stage.MAINTENANCE})
+# A plan starts at most this far from today (a plan already running on paper may start in the past).
+PLAN_START_WINDOW = timedelta(days=366)
 
 
 def _require(actor: Any, perm: str, obj: Any = None) -> None:
@@ -347,6 +350,8 @@ def activity_create(
         area_id, region_id = branch.parent_id, branch.parent.parent_id
     if not _is_posted(the_me, branch):
         raise DomainError(_("ME yang dipilih tidak bertugas di cabang lembaga ini."), field="me", code="me_not_posted")
+    if not in_range(starts_at.date()) or (ends_at is not None and not in_range(ends_at.date())):
+        raise DomainError(_("Tanggal di luar jangkauan."), field="starts_at", code="date_range")
     if timezone.is_naive(starts_at):
         starts_at = timezone.make_aware(starts_at)
     if ends_at is not None:
@@ -541,6 +546,9 @@ def activity_update(
                 ):
                     raise DomainError(_("Kontak bukan dari lembaga ini."), field="contact")
                 setattr(act, name, value)
+            for moment in (changes.get("starts_at"), changes.get("ends_at")):
+                if moment is not None and not in_range(moment.date()):
+                    raise DomainError(_("Tanggal di luar jangkauan."), field="starts_at", code="date_range")
             if "starts_at" in changes:
                 if timezone.is_naive(act.starts_at):
                     act.starts_at = timezone.make_aware(act.starts_at)
@@ -641,6 +649,15 @@ def plan_create(
         )
     if frequency not in Frequency.values:
         raise DomainError(_("Frekuensi tidak dikenal."), field="frequency")
+    reference = today or timezone.localdate()
+    if not reference - PLAN_START_WINDOW <= starts_on <= reference + PLAN_START_WINDOW:
+        raise DomainError(
+            _("Tanggal mulai paling jauh satu tahun sebelum atau sesudah hari ini."),
+            field="starts_on",
+            code="date_range",
+        )
+    if ends_on is not None and not in_range(ends_on):
+        raise DomainError(_("Tanggal di luar jangkauan."), field="ends_on", code="date_range")
     if not 0 <= int(grace_days) <= 60:
         raise DomainError(_("Toleransi antara 0 dan 60 hari."), field="grace_days")
     if ends_on is not None and ends_on <= starts_on:
@@ -712,7 +729,14 @@ def plan_end(*, actor: Any, plan: MaintenancePlan, ends_on: date | None = None, 
     _require(actor, "activities.change_plan", plan)
     if not reason.strip():
         raise DomainError(_("Tuliskan alasannya."), field="reason")
-    ends_on = ends_on or timezone.localdate()
+    today = timezone.localdate()
+    ends_on = ends_on or today
+    if ends_on > today:
+        raise DomainError(
+            _("Akhiri rencana pada hari berakhirnya; tanggal berakhir tidak boleh di masa depan."),
+            field="ends_on",
+            code="end_in_future",
+        )
     with transaction.atomic():
         p = MaintenancePlan.objects.select_for_update().get(pk=plan.pk)
         if p.status != PlanStatus.ACTIVE:
@@ -959,7 +983,8 @@ def lead_set_status(*, actor: Any, lead: Lead, status: str, note: str = "") -> L
         before = {"status": row.status}
         row.status = status
         row.status_changed_at = timezone.now()
-        if note.strip():
+        if note.strip() and not row.personal_data_hidden:
+            # No free text is stored on a lead whose person was restricted, erased or anonymised.
             row.notes = note.strip()[:255]
         row.save(update_fields=["status", "status_changed_at", "notes", "updated_at"])
         audit.record(actor=actor, action="lead.status", obj=row, before=before, after={"status": status})

@@ -34,14 +34,21 @@ def notify(*, user: Any, key: str, title: str, body: str = "", url: str = "") ->
     except IntegrityError:
         return None
     if getattr(settings, "NOTIFY_EMAIL", False) and user.email:
-        try:
-            link = f"{settings.SITE_URL.rstrip('/')}{url}" if url and getattr(settings, "SITE_URL", "") else url
-            send_mail(title, f"{body}\n\n{link}".strip(), None, [user.email])
-        except Exception:  # noqa: BLE001 - a mail server problem must not lose the in-app message
-            log.exception("notification %s: e-mail to user %s failed", key, user.pk)
-        else:
-            Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
+        # Mailed only once the writing transaction commits: a hand-off that is
+        # rolled back sends nothing, and no row lock is held while SMTP talks.
+        address, note_pk = user.email, note.pk
+        transaction.on_commit(lambda: _mail(note_pk, address, title, body, url, key))
     return note
+
+
+def _mail(note_pk: int, address: str, title: str, body: str, url: str, key: str) -> None:
+    try:
+        link = f"{settings.SITE_URL.rstrip('/')}{url}" if url and getattr(settings, "SITE_URL", "") else url
+        send_mail(title, f"{body}\n\n{link}".strip(), None, [address])
+    except Exception:  # noqa: BLE001 - a mail server problem must not lose the in-app message
+        log.exception("notification %s: e-mail to %s failed", key, note_pk)
+    else:
+        Notification.objects.filter(pk=note_pk).update(emailed_at=timezone.now())
 
 
 # Up to this many ids are named in the audit event; a bigger batch is named by its digest.

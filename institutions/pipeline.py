@@ -82,10 +82,16 @@ def _need_first_contact(inst: Institution, note: str) -> str | None:
     return _("Belum ada aktivitas komunikasi awal yang selesai dengan lembaga ini.")
 
 
+def _revived_at(inst: Institution) -> datetime | None:
+    """When the institution last went TIDAK_BERMINAT or DORMAN: evidence from
+    before that belongs to an engagement that ended, and does not count again."""
+    return inst.stage_changes.filter(to_stage__in=SIDE).order_by("-at").values_list("at", flat=True).first()
+
+
 def _need_audience(inst: Institution, note: str) -> str | None:
     from activities.models import ActivityKind, ParticipantRole
 
-    audiences = _done(inst, (ActivityKind.AUDIENSI,))
+    audiences = _done(inst, (ActivityKind.AUDIENSI,), _revived_at(inst))
     if not audiences.exists():
         return _("Belum ada audiensi yang selesai dengan lembaga ini.")
     if not audiences.filter(participant_rows__role=ParticipantRole.PINCA).exists():
@@ -97,7 +103,10 @@ def _need_follow_up(inst: Institution, note: str) -> str | None:
     from activities.models import ActivityKind
 
     last_audience = (
-        _done(inst, (ActivityKind.AUDIENSI,)).order_by("-starts_at").values_list("starts_at", flat=True).first()
+        _done(inst, (ActivityKind.AUDIENSI,), _revived_at(inst))
+        .order_by("-starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
     )
     if last_audience is None:
         return _("Belum ada audiensi yang selesai dengan lembaga ini.")
@@ -109,7 +118,9 @@ def _need_follow_up(inst: Institution, note: str) -> str | None:
 def _need_event_or_lead(inst: Institution, note: str) -> str | None:
     from activities.models import EVENT_KINDS
 
-    if _done(inst, tuple(EVENT_KINDS)).exists() or inst.leads.exists():
+    since = _revived_at(inst)
+    leads = inst.leads.filter(created_at__gte=since) if since else inst.leads.all()
+    if _done(inst, tuple(EVENT_KINDS), since).exists() or leads.exists():
         return None
     return _("Belum ada acara yang terlaksana atau prospek dari lembaga ini.")
 

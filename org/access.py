@@ -268,9 +268,13 @@ def get_lead_for_user(user: Any, pk: Any, *, action: str | None = None) -> Any:
 
 
 def lead_reads_as_owner(user: Any, lead: Any) -> bool:
-    """Whether the user works in the lead's own branch (sees its phone and email unmasked)."""
+    """Whether the user works in the lead's own branch (sees its person unmasked).
+    No query: the active assignment is cached and the lead carries its branch id."""
     a = active_assignment(user)
-    return a is not None and a.role in BRANCH_ROLES and scope_path(user) == lead.branch.path
+    if a is None or a.role not in BRANCH_ROLES:
+        return False
+    branch_id = a.unit.parent_id if a.unit.kind == UnitKind.UPC else a.unit_id
+    return bool(branch_id == lead.branch_id)
 
 
 # --- Rules (actions) -------------------------------------------------------------------

@@ -27,6 +27,7 @@ from activities.models import (
     MaintenanceVisit,
     PlanStatus,
 )
+from core.dates import validate_business_day
 from core.products import Product
 from institutions.api import MAX_ID, CodeField
 from institutions.models import Contact, Institution, LawfulBasis
@@ -155,7 +156,7 @@ class ActivityWriteSerializer(ScopedInput):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     outcome = serializers.CharField(required=False, allow_blank=True, help_text=gettext_lazy("Wajib bila selesai."))
     next_step = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    next_step_date = serializers.DateField(required=False, allow_null=True)
+    next_step_date = serializers.DateField(validators=[validate_business_day], required=False, allow_null=True)
     attendance = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, allow_null=True)
     products = serializers.ListField(
         child=serializers.CharField(max_length=16), required=False, help_text=PRODUCTS_HELP
@@ -197,7 +198,7 @@ class ActivityUpdateSerializer(ScopedInput):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     outcome = serializers.CharField(required=False, allow_blank=True)
     next_step = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    next_step_date = serializers.DateField(required=False, allow_null=True)
+    next_step_date = serializers.DateField(validators=[validate_business_day], required=False, allow_null=True)
     attendance = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, allow_null=True)
     products = serializers.ListField(
         child=serializers.CharField(max_length=16), required=False, help_text=PRODUCTS_HELP
@@ -227,8 +228,10 @@ class PlanWriteSerializer(ScopedInput):
     frequency = _choice(
         Frequency.choices, gettext_lazy("Frekuensi tidak dikenal."), required=False, default=Frequency.MONTHLY
     )
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField(required=False, allow_null=True)
+    starts_on = serializers.DateField(
+        validators=[validate_business_day],
+    )
+    ends_on = serializers.DateField(validators=[validate_business_day], required=False, allow_null=True)
     grace_days = serializers.IntegerField(min_value=0, max_value=60, required=False, default=7)
     notes = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
@@ -236,6 +239,7 @@ class PlanWriteSerializer(ScopedInput):
 class PlanEndSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, help_text=gettext_lazy("Alasan rencana diakhiri."))
     ends_on = serializers.DateField(
+        validators=[validate_business_day],
         required=False,
         allow_null=True,
         help_text=gettext_lazy("Kunjungan mulai tanggal ini dibatalkan; bawaan hari ini."),
@@ -255,7 +259,7 @@ class LeadWriteSerializer(ScopedInput):
     product = _choice(Product.choices, gettext_lazy("Pilih produk yang diminati."))
     purpose = serializers.CharField(max_length=255, help_text=gettext_lazy("Tujuan pemrosesan data pribadi (UU PDP)."))
     lawful_basis = _choice(LawfulBasis.choices, gettext_lazy("Pilih dasar pemrosesan data pribadi (UU PDP)."))
-    due_on = serializers.DateField(required=False, allow_null=True)
+    due_on = serializers.DateField(validators=[validate_business_day], required=False, allow_null=True)
     notes = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
@@ -269,7 +273,10 @@ class LeadUpdateSerializer(ScopedInput):
     )
     assigned_to = _id_field(gettext_lazy("Id anggota tim penjualan cabang."), allow_null=False)
     due_on = serializers.DateField(
-        required=False, allow_null=True, help_text=gettext_lazy("Tenggat tindak lanjut; dikirim bersama assigned_to.")
+        validators=[validate_business_day],
+        required=False,
+        allow_null=True,
+        help_text=gettext_lazy("Tenggat tindak lanjut; dikirim bersama assigned_to."),
     )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -295,8 +302,8 @@ class ActivityFilterSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         # "from" is a Python keyword: added here rather than as an attribute.
-        fields["from"] = serializers.DateField(required=False)
-        fields["to"] = serializers.DateField(required=False)
+        fields["from"] = serializers.DateField(validators=[validate_business_day], required=False)
+        fields["to"] = serializers.DateField(validators=[validate_business_day], required=False)
         return fields
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:

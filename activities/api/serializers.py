@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from activities import schedule
+from activities import privacy, schedule
 from activities.models import (
     Activity,
     Evidence,
@@ -198,20 +198,6 @@ class PlanSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def mask_phone(value: str) -> str:
-    """Enough to tell two numbers apart, not enough to call: the last 2 digits."""
-    digits = "".join(c for c in value if c.isdigit())
-    return ("•" * 6 + digits[-2:]) if digits else ""
-
-
-def mask_email(value: str) -> str:
-    """The first letter and the domain."""
-    if "@" not in value:
-        return ""
-    local, domain = value.split("@", 1)
-    return f"{local[:1]}•••@{domain}"
-
-
 class LeadSerializer(serializers.ModelSerializer):
     """A lead. Phone and e-mail are personal data (UU PDP): in full only to who
     works in the lead's own branch, masked for everyone else (``masked``), and
@@ -227,8 +213,10 @@ class LeadSerializer(serializers.ModelSerializer):
     me = PersonRefSerializer(read_only=True)
     assigned_to = PersonRefSerializer(read_only=True, allow_null=True)
     source_activity: Any = serializers.PrimaryKeyRelatedField(read_only=True)
+    name = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
     email = serializers.SerializerMethodField()
+    notes = serializers.SerializerMethodField()
     masked = serializers.SerializerMethodField()
     is_open = serializers.BooleanField(read_only=True)
     restricted = serializers.SerializerMethodField()
@@ -268,17 +256,21 @@ class LeadSerializer(serializers.ModelSerializer):
     def _owner(self, lead: Lead) -> bool:
         return lead_reads_as_owner(self.context["request"].user, lead)
 
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_name(self, lead: Lead) -> str:
+        return privacy.lead_name(self.context["request"].user, lead)
+
     @extend_schema_field({"type": "string", "nullable": True})
     def get_phone(self, lead: Lead) -> str | None:
-        if lead.personal_data_hidden:
-            return None
-        return lead.phone if self._owner(lead) else mask_phone(lead.phone)
+        return privacy.lead_phone(self.context["request"].user, lead)
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_email(self, lead: Lead) -> str | None:
-        if lead.personal_data_hidden:
-            return None
-        return lead.email if self._owner(lead) else mask_email(lead.email)
+        return privacy.lead_email(self.context["request"].user, lead)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_notes(self, lead: Lead) -> str | None:
+        return privacy.lead_notes(self.context["request"].user, lead)
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_masked(self, lead: Lead) -> bool:

@@ -437,7 +437,7 @@ def test_list_query_count_does_not_grow(client_for: Any, today: date, username: 
 def test_plan_page_query_count_does_not_grow(client_for: Any, today: date) -> None:
     c = client_for("pinca.c080101")
     short = _weekly_with_two_overdue(_executed(), today)
-    long = f.plan(_executed(), starts_on=today - timedelta(days=400), today=today, frequency=Frequency.WEEKLY)
+    long = f.plan(_executed(), starts_on=today - timedelta(days=360), today=today, frequency=Frequency.WEEKLY)
     for v in long.visits.filter(due_on__lt=today - timedelta(days=30))[:20]:
         f.visit_done(v)
     assert _queries(c, f"{LIST}{short.pk}/") == _queries(c, f"{LIST}{long.pk}/")

@@ -475,3 +475,22 @@ def test_dormant_needs_ninety_days_in_the_stage_and_no_active_plan() -> None:
     assert _refused(kept, Stage.DORMAN) == (
         "Belum bisa pindah ke Dorman: Rencana maintenance masih aktif; akhiri dulu rencananya."
     )
+
+
+def test_a_revived_institution_needs_fresh_evidence() -> None:
+    """Back from DORMAN, the audience and follow-up of the engagement that went
+    quiet do not count again: the path is walked anew."""
+    inst = _at(Stage.KOMUNIKASI_AWAL)
+    long_ago = timezone.now() - timedelta(days=400)
+    _audience(inst, starts_at=long_ago)
+    f.activity(inst, ActivityKind.KOMUNIKASI_LANJUTAN, starts_at=long_ago + timedelta(days=5))
+    _long_in_stage(inst)
+    _move(inst, Stage.DORMAN)
+    f.activity(inst, ActivityKind.KOMUNIKASI_AWAL, starts_at=timezone.now() + timedelta(minutes=1))
+    _move(inst, Stage.KOMUNIKASI_AWAL)
+    assert _refused(inst, Stage.AUDIENSI) == (
+        "Belum bisa pindah ke Audiensi: Belum ada audiensi yang selesai dengan lembaga ini."
+    )
+    _audience(inst, starts_at=timezone.now() + timedelta(minutes=2))
+    _move(inst, Stage.AUDIENSI)
+    assert inst.stage == Stage.AUDIENSI

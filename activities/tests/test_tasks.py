@@ -283,7 +283,9 @@ def test_weekly_summary_counts_the_past_week_of_each_branch() -> None:
 # --- E-mail ------------------------------------------------------------------------------------------------
 
 
-def test_reminders_are_mailed_to_users_with_an_address_once(settings: Any, frozen: Any) -> None:
+def test_reminders_are_mailed_to_users_with_an_address_once(
+    settings: Any, frozen: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     settings.NOTIFY_EMAIL = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SITE_URL = "https://sinergi.contoh.co.id"
@@ -291,7 +293,8 @@ def test_reminders_are_mailed_to_users_with_an_address_once(settings: Any, froze
     plan = f.plan(_executed(), starts_on=TODAY - timedelta(days=14), today=TODAY, frequency=Frequency.MONTHLY)
     visit = plan.visits.get(due_on=TODAY - timedelta(days=14))
     mail.outbox.clear()
-    tasks.run_daily(TODAY, weekly=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.run_daily(TODAY, weekly=False)
 
     me = f.user(ME)
     [note_me] = _notes(me, f"visit-overdue:{visit.pk}")
@@ -302,8 +305,29 @@ def test_reminders_are_mailed_to_users_with_an_address_once(settings: Any, froze
     assert "https://sinergi.contoh.co.id" + reverse("activities:today") in to_me[0].body
     assert all(m.to != [""] and m.to for m in mail.outbox)
     sent = len(mail.outbox)
-    tasks.run_daily(TODAY, weekly=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.run_daily(TODAY, weekly=False)
     assert len(mail.outbox) == sent
+
+
+def test_a_rolled_back_hand_off_mails_nothing(settings: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """The mail leaves when the writing transaction commits: a hand-off refused
+    later in the same transaction sends nothing."""
+    from django.db import transaction
+
+    settings.NOTIFY_EMAIL = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    inst = f.institution_for(ME)
+    lead = f.lead(inst)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                services.lead_assign(actor=inst.me, lead=lead, assignee=f.user(SALES))
+                raise RuntimeError("refused later in the same request")
+        except RuntimeError:
+            pass
+    assert callbacks == [] and mail.outbox == []
 
 
 def test_no_mail_when_email_is_off(settings: Any, frozen: Any) -> None:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from activities import selectors
+from core.dates import day_param
 from core.errors import DomainError
 from institutions import pipeline as stages
 from institutions.models import Institution, Stage
@@ -34,10 +35,7 @@ def _id(value: Any) -> int | None:
 
 
 def _date(value: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return default
+    return day_param(value, default)
 
 
 def _branch(user: Any, pk: Any, action: str) -> OrgUnit:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from activities import selectors, services
+from activities import privacy, selectors, services
 from activities.forms_leads import (
     DEFAULT_PURPOSE,
     STATUS_FILTER_OPEN,
@@ -43,7 +43,6 @@ from org.access import (
     get_activity_for_user,
     get_institution_for_user,
     get_lead_for_user,
-    lead_reads_as_owner,
     scope_root,
 )
 from org.models import OrgUnit, Role, UnitKind, User
@@ -87,29 +86,17 @@ def _product_labels(values: list[str]) -> list[str]:
 # --- Personal data on the lead pages -----------------------------------------------------------
 
 
-def mask_phone(value: str) -> str:
-    """Enough to tell two numbers apart, not enough to call: the last 2 digits."""
-    digits = "".join(c for c in value if c.isdigit())
-    return ("•" * 6 + digits[-2:]) if digits else ""
-
-
-def mask_email(value: str) -> str:
-    """The first letter and the domain: b•••@contoh.co.id."""
-    if "@" not in value:
-        return ""
-    local, domain = value.split("@", 1)
-    return f"{local[:1]}•••@{domain}"
-
-
 def _person(user: Any, lead: Lead) -> dict[str, Any]:
     """How a lead's person shows: in full to the lead's own branch, masked to the
     other readers, not at all once restricted, erased or anonymised."""
-    shown = lead_reads_as_owner(user, lead) and not lead.personal_data_hidden
+    shown = privacy.shows_person(user, lead)
     return {
         "shown": shown,
         "hidden": lead.personal_data_hidden,
-        "phone": lead.phone if shown else mask_phone(lead.phone) if not lead.personal_data_hidden else "",
-        "email": lead.email if shown else mask_email(lead.email) if not lead.personal_data_hidden else "",
+        "name": privacy.lead_name(user, lead),
+        "phone": privacy.lead_phone(user, lead) or "",
+        "email": privacy.lead_email(user, lead) or "",
+        "notes": privacy.lead_notes(user, lead) or "",
         "tel": "".join(c for c in lead.phone if c.isdigit() or c == "+") if shown else "",
     }
 
@@ -319,7 +306,10 @@ def lead_create(request: HttpRequest) -> HttpResponse:
                     form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
                 else:
                     if created:
-                        messages.success(request, _("Prospek %(name)s tersimpan.") % {"name": lead.name})
+                        # The product, not the person: messages travel in a cookie.
+                        messages.success(
+                            request, _("Prospek tersimpan: %(product)s.") % {"product": lead.get_product_display()}
+                        )
                     else:
                         messages.info(request, _("Prospek ini sudah tersimpan sebelumnya; tidak dicatat dua kali."))
                     if request.POST.get("next") == "more":

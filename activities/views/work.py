@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from activities import selectors, services
 from activities.forms import KIND_HINTS, ActivityEditForm, ActivityForm, EvidenceForm
 from activities.models import EVENT_KINDS, ActivityKind, ActivityStatus, VisitStatus
+from core.dates import day_param
 from core.errors import DomainError
 from core.products import Product
 from institutions.models import Institution
@@ -46,10 +47,7 @@ def _id(value: Any) -> int | None:
 
 
 def _day_param(request: HttpRequest) -> date:
-    try:
-        return date.fromisoformat(request.GET.get("tanggal", ""))
-    except ValueError:
-        return timezone.localdate()
+    return day_param(request.GET.get("tanggal"), timezone.localdate())
 
 
 FIELD_ALIASES = {"starts_at": "time", "ends_at": "time", "checkin_accuracy_m": None, "checkin_latitude": None}
