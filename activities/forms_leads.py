@@ -120,6 +120,19 @@ class LeadStatusForm(forms.Form):
     )
 
 
+class LeadRestrictForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Dasar permintaan"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("mis. nomor surat/tiket permintaan (tanpa nama orang)")}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "restrict_%s")
+        super().__init__(*args, **kwargs)
+
+
 class LeadEraseForm(forms.Form):
     reason = forms.CharField(
         label=_("Dasar permintaan penghapusan"),

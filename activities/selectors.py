@@ -98,6 +98,16 @@ def visits_due(
     return qs.select_related("institution", "me").order_by("due_on", "id")
 
 
+def visits_in_grace(user: Any, day: date, *, me: int | None = None, branch: int | None = None) -> QuerySet[MaintenanceVisit]:
+    """Planned visits due by ``day`` and not yet overdue (still within their grace period)."""
+    qs = visible_visits(user).filter(status=VisitStatus.PLANNED, due_on__lte=day, overdue_on__gt=day)
+    if me:
+        qs = qs.filter(me_id=me)
+    if branch:
+        qs = qs.filter(branch_id=branch)
+    return qs.select_related("institution", "me").order_by("due_on", "id")
+
+
 def leads_waiting(user: Any, *, me: Any = None, assignee: Any = None, branch: int | None = None) -> QuerySet[Lead]:
     """Open leads that need someone: not handed over yet (for the ME/Pinca), or
     handed to the sales member and still open."""
@@ -133,7 +143,7 @@ def today_for(user: Any, day: date | None = None, *, limit: int = 20) -> Today:
     return Today(
         day=day,
         agenda=me_agenda(user, user, day),
-        due_visits=list(visits_due(user, day, day + timedelta(days=1), me=user.pk)),
+        due_visits=list(visits_in_grace(user, day, me=user.pk)),
         overdue=list(overdue_visits(user, day, me=user.pk)[:limit]),
         leads=list(leads_qs[:limit]),
         leads_total=leads_qs.count(),

@@ -200,7 +200,12 @@ def _store_uploads(activity: Activity, checked: list[CheckedUpload], actor: Any,
     name is kept only as data). ``stored`` collects the names so the caller can
     delete them if its transaction rolls back."""
     out = []
+    # The same file twice (a retried upload after a lost answer) is stored once.
+    seen = set(activity.evidence.values_list("sha256", flat=True)) if activity.pk else set()
     for c in checked:
+        if c.sha256 in seen:
+            continue
+        seen.add(c.sha256)
         ev = Evidence(
             activity=activity,
             original_name=c.name,
@@ -1009,6 +1014,33 @@ def lead_erase(*, actor: Any, lead: Lead, reason: str) -> Lead:
     return lead
 
 
+def lead_restrict(*, actor: Any, lead: Lead, reason: str, lift: bool = False) -> Lead:
+    """Restrict the processing of the person (UU PDP request): phone, e-mail and
+    notes are hidden from everyone until it is lifted; the lead keeps counting."""
+    _require(actor, "activities.erase_lead", lead)
+    if not reason.strip():
+        raise DomainError(_("Tuliskan dasar permintaannya."), field="reason")
+    with transaction.atomic():
+        row = Lead.objects.select_for_update().get(pk=lead.pk)
+        if row.erased_at or row.anonymised_at:
+            raise DomainError(_("Data orang pada prospek ini sudah dihapus."), code="lead_erased")
+        if lift == (row.restricted_at is None):
+            raise DomainError(
+                _("Pembatasan sudah dicabut.") if lift else _("Pemrosesan data prospek ini sudah dibatasi."),
+                code="lead_restrict_unchanged",
+            )
+        row.restricted_at = None if lift else timezone.now()
+        row.save(update_fields=["restricted_at", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="lead.unrestrict" if lift else "lead.restrict",
+            obj=row,
+            after={"reason": reason.strip()[:255]},
+        )
+    lead.refresh_from_db()
+    return lead
+
+
 def leads_anonymise(*, today: date | None = None) -> int:
     """Anonymise leads untouched for the retention period (the daily task)."""
     today = today or timezone.localdate()
@@ -1060,9 +1092,29 @@ def settle_plans_on_merge(*, duplicate: Institution, survivor: Institution, acto
 
 def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: Any, **kwargs: Any) -> None:
     """After an institution changes hands: moved to another branch, its active
-    plan ends (the new branch plans its own visits); a new ME in the same branch
+    plan ends (the new branch plans its own visits) and its open leads go to the
+    new branch, to be handed to its sales team; a new ME in the same branch
     takes over the plan and its planned visits."""
     today = timezone.localdate()
+    if moved_branch:
+        open_leads = Lead.objects.filter(institution=institution, status__in=OPEN_LEAD_STATUSES)
+        ids = list(open_leads.values_list("pk", flat=True))
+        if ids:
+            Lead.objects.filter(pk__in=ids).update(
+                branch_id=institution.branch_id,
+                area_id=institution.area_id,
+                region_id=institution.region_id,
+                assigned_to=None,
+                assigned_at=None,
+                updated_at=timezone.now(),
+            )
+            audit.record(
+                actor=actor,
+                action="lead.reown",
+                object_type="activities.lead",
+                object_id="batch",
+                after={"institution": institution.pk, "branch": institution.branch_id, "leads": ids},
+            )
     for plan in MaintenancePlan.objects.select_for_update().filter(institution=institution, status=PlanStatus.ACTIVE):
         if moved_branch or institution.me_id is None:
             plan.status = PlanStatus.ENDED

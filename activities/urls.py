@@ -27,6 +27,7 @@ urlpatterns = [
     path("prospek/<int:pk>/serahkan/", leads.lead_assign, name="lead-assign"),
     path("prospek/<int:pk>/status/", leads.lead_status, name="lead-status"),
     path("prospek/<int:pk>/hapus/", leads.lead_erase, name="lead-erase"),
+    path("prospek/<int:pk>/batasi/", leads.lead_restrict, name="lead-restrict"),
     # Maintenance plans (activities/views/maintenance.py)
     path("maintenance/", maintenance.plan_list, name="plans"),
     path("maintenance/baru/", maintenance.plan_create, name="plan-create"),

@@ -200,25 +200,35 @@ TIMELINE_LABELS = {
     "lead.assign": _("Prospek diserahkan ke tim penjualan"),
     "lead.status": _("Status prospek berubah"),
     "lead.erase": _("Data prospek dihapus atas permintaan"),
+    "lead.restrict": _("Pemrosesan data prospek dibatasi"),
+    "lead.unrestrict": _("Pembatasan data prospek dicabut"),
     "maintenance.plan_create": _("Rencana maintenance dibuat"),
     "maintenance.plan_end": _("Rencana maintenance diakhiri"),
     "maintenance.plan_reassign": _("ME rencana maintenance diganti"),
 }
 
 
-def timeline(inst: Institution, contact_ids: list[int], limit: int = 30) -> list[dict[str, Any]]:
+def timeline(inst: Institution, contact_ids: list[int], limit: int = 30, user: Any = None) -> list[dict[str, Any]]:
     """What happened to the institution, newest first, from the audit trail.
     Later modules (activities, agreements, closings) add their entries here."""
     from control.models import AuditEvent
 
     # The ME's work on it (activities app): the most recent records of each kind.
+    # Only what the reader may see: no activities for agents, no leads for those
+    # who may not read leads (``user=None``: everything, for the system).
+    sees_work = user is None or user.has_perm("activities.view", inst)
+    sees_leads = user is None or user.has_perm("activities.view_lead", inst)
     related = Q()
-    for label, ids in (
-        ("activities.activity", inst.activities.order_by("-id").values_list("id", flat=True)[:limit]),
-        ("activities.lead", inst.leads.order_by("-id").values_list("id", flat=True)[:limit]),
-        ("activities.maintenanceplan", inst.maintenance_plans.order_by("-id").values_list("id", flat=True)[:5]),
+    for label, ids, allowed in (
+        ("activities.activity", inst.activities.order_by("-id").values_list("id", flat=True)[:limit], sees_work),
+        ("activities.lead", inst.leads.order_by("-id").values_list("id", flat=True)[:limit], sees_leads),
+        (
+            "activities.maintenanceplan",
+            inst.maintenance_plans.order_by("-id").values_list("id", flat=True)[:5],
+            sees_work,
+        ),
     ):
-        id_list = [str(i) for i in ids]
+        id_list = [str(i) for i in ids] if allowed else []
         if id_list:
             related |= Q(object_type=label, object_id__in=id_list)
     events = AuditEvent.objects.filter(

@@ -165,4 +165,12 @@ ENDPOINTS: list[Endpoint] = [
         data=lambda c: {"reason": "Permintaan subjek data No. 1/PDP"},
         uses_object=True,
     ),
+    Endpoint(
+        "activities:lead-restrict",
+        "POST",
+        _lead_path("batasi/"),
+        _writers(LEAD_OWNERS),
+        data=lambda c: {"reason": "Permintaan subjek data No. 2/PDP"},
+        uses_object=True,
+    ),
 ]

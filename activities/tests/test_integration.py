@@ -195,3 +195,55 @@ def test_a_notification_is_written_in_its_readers_language(get_user: Any) -> Non
     services.lead_assign(actor=pinca, lead=lead, assignee=sales)
     note = Notification.objects.filter(user=sales).latest("id")
     assert note.title.startswith("New lead for you")
+
+
+def test_open_leads_follow_the_institution_to_its_new_branch(get_user: Any, client_for: Any) -> None:
+    from institutions.services import institution_reassign
+
+    me = get_user("me.c080101.1")
+    inst = _two(me)[0]
+    lead, _ = services.lead_create(
+        actor=me,
+        institution=inst,
+        name="Ani",
+        product="KRASIDA",
+        purpose="Penawaran",
+        lawful_basis="PERSETUJUAN",
+        phone="081234567890",
+    )
+    services.lead_assign(actor=get_user("pinca.c080101"), lead=lead, assignee=get_user("sales.c080101.1"))
+    other = OrgUnit.objects.get(code="C080102")
+    institution_reassign(actor=get_user("dba.a0801"), institution=inst, branch=other, me=None, reason="Wilayah kerja")
+    lead.refresh_from_db()
+    assert lead.branch_id == other.pk and lead.assigned_to is None
+    assert client_for("pinca.c080102").get(f"/aktivitas/prospek/{lead.pk}/").status_code == 200
+    assert client_for("pinca.c080101").get(f"/aktivitas/prospek/{lead.pk}/").status_code == 404
+
+
+def test_the_timeline_shows_each_reader_only_what_they_may_see(get_user: Any) -> None:
+    me = get_user("me.c080101.1")
+    inst = _two(me)[0]
+    services.activity_create(
+        actor=me,
+        kind="KOMUNIKASI_AWAL",
+        status="DONE",
+        starts_at=timezone.now() - timedelta(hours=1),
+        institution=inst,
+        outcome="ok",
+    )
+    services.lead_create(
+        actor=me,
+        institution=inst,
+        name="Ani",
+        product="KRASIDA",
+        purpose="Penawaran",
+        lawful_basis="PERSETUJUAN",
+        phone="081234567890",
+    )
+
+    def actions(username: str) -> set[str]:
+        return {row["action"] for row in registry.timeline(inst, [], user=get_user(username))}
+
+    assert {"activity.create", "lead.create"} <= actions("pinca.c080101")
+    assert "activity.create" in actions("kry.c080101") and "lead.create" not in actions("kry.c080101")
+    assert not {"activity.create", "lead.create"} & actions("agen.c080101")

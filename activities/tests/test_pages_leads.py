@@ -576,3 +576,24 @@ def test_the_pages_render_in_english(client_for: Any, inst: Any, event: Activity
     with override("en"):
         bad = c.post(f"/aktivitas/prospek/{lead.pk}/status/", {"status": LeadStatus.TIDAK_TERTARIK})
     assert bad.status_code == 400
+
+
+def test_restricting_a_lead_hides_the_person_until_lifted(client_for: Any, inst: Any) -> None:
+    """UU PDP: a restriction hides phone, e-mail and notes from everyone, its own
+    branch included, and is audited; lifting it shows them again."""
+    from control.models import AuditEvent
+
+    lead = f.lead(inst, name="Budi Santoso", phone=PHONE, email=EMAIL)
+    pinca = client_for("pinca.c080101")
+    refused = pinca.post(f"/aktivitas/prospek/{lead.pk}/batasi/", {"reason": " "})
+    assert refused.status_code == 400 and "Tuliskan dasar permintaannya." in refused.content.decode()
+    assert pinca.post(f"/aktivitas/prospek/{lead.pk}/batasi/", {"reason": "Tiket PDP-7"}).status_code == 302
+    page = pinca.get(f"/aktivitas/prospek/{lead.pk}/").content.decode()
+    assert PHONE not in page and EMAIL not in page and "dibatasi" in page
+    assert AuditEvent.objects.filter(action="lead.restrict", object_id=str(lead.pk)).exists()
+    again = pinca.post(f"/aktivitas/prospek/{lead.pk}/batasi/", {"reason": "Tiket PDP-8", "lift": "1"})
+    assert again.status_code == 302
+    assert PHONE in pinca.get(f"/aktivitas/prospek/{lead.pk}/").content.decode()
+    assert (
+        client_for("sales.c080101.1").post(f"/aktivitas/prospek/{lead.pk}/batasi/", {"reason": "x"}).status_code == 403
+    )

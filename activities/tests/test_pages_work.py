@@ -346,3 +346,14 @@ def test_form_sent_by_script_gets_the_address_and_the_page_shows_the_message(cli
     assert response.status_code == 204
     page = c.get(response["X-Location"])
     assert page.status_code == 200 and "Aktivitas tersimpan." in page.content.decode()
+
+
+def test_the_same_photo_sent_again_is_stored_once(client_for: Any, get_user: Any) -> None:
+    me = get_user("me.c080101.1")
+    act, _ = services.activity_create(
+        actor=me, kind="KOMUNIKASI_AWAL", status="DONE", starts_at=_past(), institution=_inst(me), outcome="ok"
+    )
+    c = client_for("me.c080101.1")
+    for _i in range(2):
+        c.post(f"/aktivitas/{act.pk}/bukti/", {"evidence": SimpleUploadedFile("a.png", PNG, content_type="image/png")})
+    assert act.evidence.count() == 1

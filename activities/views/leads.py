@@ -30,6 +30,7 @@ from activities.forms_leads import (
     LeadEraseForm,
     LeadFilterForm,
     LeadForm,
+    LeadRestrictForm,
     LeadStatusForm,
 )
 from activities.models import Activity, Lead, LeadStatus, ParticipantRole
@@ -357,6 +358,7 @@ def _detail(
     assign_form: LeadAssignForm | None = None,
     status_form: LeadStatusForm | None = None,
     erase_form: LeadEraseForm | None = None,
+    restrict_form: LeadRestrictForm | None = None,
     failed: Any = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -385,6 +387,7 @@ def _detail(
             "assign_form": assign_form,
             "can_erase": can_erase,
             "erase_form": erase_form or LeadEraseForm(),
+            "restrict_form": restrict_form or LeadRestrictForm(),
             "failed": failed,
             "source": lead.source_activity,
         },
@@ -455,6 +458,29 @@ def lead_erase(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Data pribadi prospek telah dihapus; angka konversi tetap dihitung."))
             return redirect("activities:lead-detail", pk=lead.pk)
     return _detail(request, lead, erase_form=form, failed=form, status=400)
+
+
+@login_required
+@require_POST
+def lead_restrict(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restrict (or lift the restriction on) the processing of the person (UU PDP)."""
+    lead = get_lead_for_user(request.user, pk, action="activities.erase_lead")
+    form = LeadRestrictForm(request.POST)
+    lift = request.POST.get("lift") == "1"
+    if form.is_valid():
+        try:
+            services.lead_restrict(actor=request.user, lead=lead, reason=form.cleaned_data["reason"], lift=lift)
+        except DomainError as exc:
+            _field_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Pembatasan dicabut.")
+                if lift
+                else _("Pemrosesan data pribadi prospek ini dibatasi: telepon, email dan catatan disembunyikan."),
+            )
+            return redirect("activities:lead-detail", pk=lead.pk)
+    return _detail(request, lead, restrict_form=form, failed=form, status=400)
 
 
 # --- Conversion --------------------------------------------------------------------------------

@@ -234,14 +234,17 @@ def activity_log(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Aktivitas tersimpan."))
                 else:
                     messages.info(request, _("Aktivitas ini sudah tersimpan sebelumnya; tidak dicatat dua kali."))
-                url = reverse("activities:detail", args=[activity.pk])
-                if request.headers.get("X-Requested-With") == "fetch":
-                    # The form's script goes there itself: a redirect followed by
-                    # fetch would use up the message before the page shows it.
-                    return HttpResponse(status=204, headers={"X-Location": url})
-                return HttpResponseRedirect(url)
+                return _saved(request, reverse("activities:detail", args=[activity.pk]))
     context = _form_context(request, form, inst, visit)
     return render(request, "activities/activity_form.html", context, status=400)
+
+
+def _saved(request: HttpRequest, url: str) -> HttpResponse:
+    """After a save: a redirect, or for the form's script (fetch) the address to
+    go to — a redirect followed by fetch would use up the message out of sight."""
+    if request.headers.get("X-Requested-With") == "fetch":
+        return HttpResponse(status=204, headers={"X-Location": url})
+    return HttpResponseRedirect(url)
 
 
 @login_required
@@ -358,7 +361,7 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(_error_field(form, e.field), str(e.message))
         else:
             messages.success(request, _("Aktivitas diperbarui."))
-            return redirect("activities:detail", pk=act.pk)
+            return _saved(request, reverse("activities:detail", args=[act.pk]))
     return render(
         request,
         "activities/activity_edit.html",

@@ -181,7 +181,7 @@ def institution_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "score": scoring.for_institution(inst),
         "province_name": province_names().get(inst.province_code, inst.province_code),
         "regency_name": regency_names().get(inst.regency_code, inst.regency_code),
-        "timeline": selectors.timeline(inst, [c.pk for c in data["contacts"]]),
+        "timeline": selectors.timeline(inst, [c.pk for c in data["contacts"]], user=user),
         "can_edit": user.has_perm("institutions.change", inst),
         "can_reassign": user.has_perm("institutions.reassign_me", inst)
         or user.has_perm("institutions.move_branch", inst),

@@ -128,8 +128,9 @@ window.addEventListener("pageshow", function () {
               window.location.assign(target);
               return;
             }
-            if (response.ok && response.redirected) {
-              clearDraft(form);
+            if (response.redirected) {
+              // Sent elsewhere without saving (e.g. the session expired: the login page).
+              // The draft stays, and comes back when the form is opened again.
               window.location.assign(response.url);
               return;
             }
@@ -145,3 +146,12 @@ window.addEventListener("pageshow", function () {
     });
   });
 })();
+
+// Logging out forgets every draft kept on this device (a shared phone).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.matches || !form.matches("form[data-clear-drafts]")) return;
+  try {
+    Object.keys(localStorage).forEach(function (k) { if (k.indexOf("sinergi-draft:") === 0) localStorage.removeItem(k); });
+  } catch (e) { /* storage unavailable */ }
+});
