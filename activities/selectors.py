@@ -98,7 +98,9 @@ def visits_due(
     return qs.select_related("institution", "me").order_by("due_on", "id")
 
 
-def visits_in_grace(user: Any, day: date, *, me: int | None = None, branch: int | None = None) -> QuerySet[MaintenanceVisit]:
+def visits_in_grace(
+    user: Any, day: date, *, me: int | None = None, branch: int | None = None
+) -> QuerySet[MaintenanceVisit]:
     """Planned visits due by ``day`` and not yet overdue (still within their grace period)."""
     qs = visible_visits(user).filter(status=VisitStatus.PLANNED, due_on__lte=day, overdue_on__gt=day)
     if me:
