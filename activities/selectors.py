@@ -41,6 +41,20 @@ from org.access import (
 from org.models import OrgUnit, Role, RoleAssignment, User
 
 ACTIVITY_JOINS = ("me", "institution", "branch")
+CALENDAR_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "starts_at",
+    "day",
+    "title",
+    "me_id",
+    "institution_id",
+    "me__first_name",
+    "me__last_name",
+    "me__username",
+    "institution__name",
+)
 
 
 def _with_participants(qs: QuerySet[Activity]) -> QuerySet[Activity]:
@@ -250,7 +264,13 @@ def calendar_days(
 ) -> list[dict[str, Any]]:
     """Days of the week or month grid, each with its activities and visits due."""
     start, end = calendar_range(view, day)
-    acts = list(activities_between(user, start, end, me=me, branch=branch))
+    # Only what a calendar cell shows: a month of a busy branch is several hundred rows.
+    acts = list(
+        activities_between(user, start, end, me=me, branch=branch)
+        .select_related(None)
+        .select_related("me", "institution")
+        .only(*CALENDAR_FIELDS)
+    )
     visits = list(visits_due(user, start, end, me=me, branch=branch))
     days: dict[date, dict[str, Any]] = {}
     d = start

@@ -8,7 +8,8 @@ load is timed). Each read then runs N times (BENCH_REPEAT, default 200),
 alternating with the statement the ORM sent and with its bare SQL on the same
 connection; the table of p50/p95 and the ratio ORM/SQL is printed and
 written into docs/PERFORMANCE.md between the ``bench:org`` markers. Then
-``bench/registry.py`` measures the institution registry (its own section).
+``bench/registry.py`` measures the institution registry and
+``bench/activities.py`` the ME's day and the branch calendar (their own sections).
 
 The ORM side is what a page pays after its request has resolved the user's
 active role (cached on the user object): building the query, the round trip,
@@ -375,6 +376,21 @@ def main() -> None:
     import registry
 
     registry.main()
+    # Then the ME's day and the branch calendar: bench/activities.py.
+    activities_bench().main()
+
+
+def activities_bench() -> Any:
+    """bench/activities.py as a module, loaded by its path: imported by name,
+    ``activities`` is the Django app."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_activities", Path(__file__).with_name("activities.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ ALL_SEEING_ROLES = frozenset({Role.PUSAT, Role.AUDITOR, Role.ADMIN, Role.MITRA})
 BRANCH_ROLES = frozenset({Role.PINCA, Role.ME, Role.SALES, Role.KARYAWAN, Role.AGEN})
 
 _CACHE_ATTR = "_sinergi_active_assignment"
+_ROOT_CACHE_ATTR = "_sinergi_scope_root"
 
 
 # --- The active role ----------------------------------------------------------------
@@ -62,8 +63,9 @@ def active_assignment(user: Any) -> RoleAssignment | None:
 
 
 def forget_active_assignment(user: Any) -> None:
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    for attr in (_CACHE_ATTR, _ROOT_CACHE_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def active_role(user: Any) -> str | None:
@@ -94,13 +96,21 @@ def scope_path(user: Any) -> str | None:
 
 
 def scope_root(user: Any) -> OrgUnit | None:
-    """The highest unit the user sees (the Pusat root for the all-seeing roles)."""
+    """The highest unit the user sees (the Pusat root for the all-seeing roles).
+    Cached on the user object for the request, beside the active assignment."""
     path = scope_path(user)
     if path is None:
         return None
+    cached = getattr(user, _ROOT_CACHE_ATTR, None)
+    if cached is not None and cached[0] == path:
+        return cached[1]  # type: ignore[no-any-return]
     if path == "":
-        return OrgUnit.objects.filter(parent__isnull=True).order_by("id").first()
-    return OrgUnit.objects.filter(path=path).first()
+        root = OrgUnit.objects.filter(parent__isnull=True).order_by("id").first()
+    else:
+        root = OrgUnit.objects.filter(path=path).first()
+    if user is not None and getattr(user, "is_authenticated", False):
+        setattr(user, _ROOT_CACHE_ATTR, (path, root))
+    return root
 
 
 def filter_to_scope(qs: QuerySet[M], user: Any, *, path_field: str = "unit__path") -> QuerySet[M]:
