@@ -51,25 +51,18 @@ def _now_local() -> datetime:
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
-class ActivityForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Jenis aktivitas"), choices=ActivityKind.choices, widget=forms.RadioSelect)
-    status = forms.ChoiceField(
-        label=_("Status"),
-        choices=[(ActivityStatus.DONE, _("Sudah dilakukan")), (ActivityStatus.PLANNED, _("Rencana"))],
-        widget=forms.RadioSelect,
-        initial=ActivityStatus.DONE,
-    )
-    institution = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+class _ActivityFields(forms.Form):
+    """What both the new-activity form and the edit form ask: when, where, who
+    else, what came of it, the event's facts, evidence and the check-in."""
+
     day = forms.DateField(
         validators=[validate_business_day],
         label=_("Tanggal"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     time = forms.TimeField(label=_("Jam"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    me = forms.TypedChoiceField(label=_("Marketing Executive"), coerce=int, required=False, choices=[])
     place = forms.CharField(label=_("Tempat"), max_length=200, required=False)
     title = forms.CharField(label=_("Judul acara"), max_length=200, required=False)
-    contact = forms.TypedChoiceField(label=_("Kontak yang ditemui"), coerce=int, required=False, choices=[])
     participants = forms.TypedMultipleChoiceField(
         label=_("Ikut hadir / tim pendukung"),
         coerce=int,
@@ -95,6 +88,30 @@ class ActivityForm(forms.Form):
     checkin_latitude = forms.DecimalField(required=False, widget=forms.HiddenInput, max_digits=9, decimal_places=6)
     checkin_longitude = forms.DecimalField(required=False, widget=forms.HiddenInput, max_digits=10, decimal_places=6)
     checkin_accuracy_m = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=100_000)
+
+    def __init__(self, *args: Any, participant_choices: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["participants"].choices = participant_choices or []  # type: ignore[attr-defined]
+        if not participant_choices:
+            del self.fields["participants"]
+
+    def starts_at(self) -> datetime:
+        d = self.cleaned_data["day"]
+        t: time = self.cleaned_data["time"]
+        return timezone.make_aware(datetime.combine(d, t))
+
+
+class ActivityForm(_ActivityFields):
+    kind = forms.ChoiceField(label=_("Jenis aktivitas"), choices=ActivityKind.choices, widget=forms.RadioSelect)
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[(ActivityStatus.DONE, _("Sudah dilakukan")), (ActivityStatus.PLANNED, _("Rencana"))],
+        widget=forms.RadioSelect,
+        initial=ActivityStatus.DONE,
+    )
+    institution = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    me = forms.TypedChoiceField(label=_("Marketing Executive"), coerce=int, required=False, choices=[])
+    contact = forms.TypedChoiceField(label=_("Kontak yang ditemui"), coerce=int, required=False, choices=[])
     visit = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
     client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
@@ -106,7 +123,7 @@ class ActivityForm(forms.Form):
         participant_choices: list[tuple[int, str]] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, participant_choices=participant_choices, **kwargs)
         if me_choices is None:
             del self.fields["me"]
         else:
@@ -115,20 +132,12 @@ class ActivityForm(forms.Form):
             self.fields["contact"].choices = [("", "—")] + contact_choices  # type: ignore[attr-defined]
         else:
             del self.fields["contact"]
-        self.fields["participants"].choices = participant_choices or []  # type: ignore[attr-defined]
-        if not participant_choices:
-            del self.fields["participants"]
         now = _now_local()
         self.fields["day"].initial = now.date()
         self.fields["time"].initial = now.time()
 
-    def starts_at(self) -> datetime:
-        d = self.cleaned_data["day"]
-        t: time = self.cleaned_data["time"]
-        return timezone.make_aware(datetime.combine(d, t))
 
-
-class ActivityEditForm(forms.Form):
+class ActivityEditForm(_ActivityFields):
     """Complete, cancel or correct an activity."""
 
     status = forms.ChoiceField(
@@ -141,48 +150,7 @@ class ActivityEditForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    day = forms.DateField(
-        validators=[validate_business_day],
-        label=_("Tanggal"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    time = forms.TimeField(label=_("Jam"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    place = forms.CharField(label=_("Tempat"), max_length=200, required=False)
-    title = forms.CharField(label=_("Judul acara"), max_length=200, required=False)
-    participants = forms.TypedMultipleChoiceField(
-        label=_("Ikut hadir / tim pendukung"),
-        coerce=int,
-        required=False,
-        choices=[],
-        widget=forms.CheckboxSelectMultiple,
-    )
-    outcome = forms.CharField(
-        label=_("Hasil"), required=False, widget=forms.Textarea(attrs={"rows": 3, "maxlength": 4000}), max_length=4000
-    )
-    next_step = forms.CharField(label=_("Langkah berikutnya"), max_length=255, required=False)
-    next_step_date = forms.DateField(
-        validators=[validate_business_day],
-        label=_("Tanggal langkah berikutnya"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    attendance = forms.IntegerField(label=_("Jumlah peserta"), required=False, min_value=0, max_value=1_000_000)
-    products = forms.MultipleChoiceField(
-        label=_("Produk yang dibawa"), required=False, choices=Product.choices, widget=forms.CheckboxSelectMultiple
-    )
     evidence = MultipleFileField(label=_("Tambah foto / dokumen bukti"))
-    checkin_latitude = forms.DecimalField(required=False, widget=forms.HiddenInput, max_digits=9, decimal_places=6)
-    checkin_longitude = forms.DecimalField(required=False, widget=forms.HiddenInput, max_digits=10, decimal_places=6)
-    checkin_accuracy_m = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=100_000)
-
-    def __init__(self, *args: Any, participant_choices: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["participants"].choices = participant_choices or []  # type: ignore[attr-defined]
-        if not participant_choices:
-            del self.fields["participants"]
-
-    def starts_at(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.cleaned_data["day"], self.cleaned_data["time"]))
 
 
 class EvidenceForm(forms.Form):

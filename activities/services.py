@@ -50,7 +50,7 @@ from core.geo import haversine_km
 from core.notify import in_language, notify
 from core.products import Product
 from institutions.models import Contact, Institution, LawfulBasis, Stage
-from org.access import active_assignment, active_role, unit_in_scope, visible_activities
+from org.access import active_assignment, active_role, visible_activities
 from org.models import OrgUnit, Placement, Role, RoleAssignment
 
 ACTIVITY_AUDIT_FIELDS = (
@@ -1066,28 +1066,30 @@ def leads_anonymise(*, today: date | None = None) -> int:
     return len(ids)
 
 
-def unit_in_actor_scope(actor: Any, unit: OrgUnit) -> bool:
-    return actor is None or unit_in_scope(actor, unit)
-
-
 def settle_plans_on_merge(*, duplicate: Institution, survivor: Institution, actor: Any, **kwargs: Any) -> None:
     """Before a merge re-points the duplicate's plans to the survivor: when both
     have an active maintenance plan, the duplicate's ends (its future visits are
     cancelled) and the survivor's stays — one active plan per institution."""
     if not MaintenancePlan.objects.filter(institution=survivor, status=PlanStatus.ACTIVE).exists():
         return
-    today = timezone.localdate()
     for plan in MaintenancePlan.objects.select_for_update().filter(institution=duplicate, status=PlanStatus.ACTIVE):
-        plan.status = PlanStatus.ENDED
-        plan.ends_on = max(today, plan.starts_on)
-        plan.save(update_fields=["status", "ends_on", "updated_at"])
-        cancelled, missed = _close_visits(plan, today)
-        audit.record(
-            actor=actor,
-            action="maintenance.plan_end",
-            obj=plan,
-            after={"ends_on": plan.ends_on, "reason": "merged", "visits_cancelled": cancelled, "visits_missed": missed},
-        )
+        _end_plan_today(plan, actor, "merged")
+
+
+def _end_plan_today(plan: MaintenancePlan, actor: Any, reason: str) -> None:
+    """End a plan as of today because its institution changed (merged, moved):
+    planned visits from today are cancelled, earlier ones missed; audited."""
+    today = timezone.localdate()
+    plan.status = PlanStatus.ENDED
+    plan.ends_on = max(today, plan.starts_on)
+    plan.save(update_fields=["status", "ends_on", "updated_at"])
+    cancelled, missed = _close_visits(plan, today)
+    audit.record(
+        actor=actor,
+        action="maintenance.plan_end",
+        obj=plan,
+        after={"ends_on": plan.ends_on, "reason": reason, "visits_cancelled": cancelled, "visits_missed": missed},
+    )
 
 
 def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: Any, **kwargs: Any) -> None:
@@ -1095,7 +1097,6 @@ def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: A
     plan ends (the new branch plans its own visits) and its open leads go to the
     new branch, to be handed to its sales team; a new ME in the same branch
     takes over the plan and its planned visits."""
-    today = timezone.localdate()
     if moved_branch:
         open_leads = Lead.objects.filter(institution=institution, status__in=OPEN_LEAD_STATUSES)
         ids = list(open_leads.values_list("pk", flat=True))
@@ -1117,21 +1118,7 @@ def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: A
             )
     for plan in MaintenancePlan.objects.select_for_update().filter(institution=institution, status=PlanStatus.ACTIVE):
         if moved_branch or institution.me_id is None:
-            plan.status = PlanStatus.ENDED
-            plan.ends_on = max(today, plan.starts_on)
-            plan.save(update_fields=["status", "ends_on", "updated_at"])
-            n, missed = _close_visits(plan, today)
-            audit.record(
-                actor=actor,
-                action="maintenance.plan_end",
-                obj=plan,
-                after={
-                    "ends_on": plan.ends_on,
-                    "reason": "owner_changed",
-                    "visits_cancelled": n,
-                    "visits_missed": missed,
-                },
-            )
+            _end_plan_today(plan, actor, "owner_changed")
         elif plan.me_id != institution.me_id:
             before = {"me": plan.me_id}
             plan.me_id = institution.me_id
