@@ -97,7 +97,8 @@ def overdue_visits(
         qs = qs.filter(me_id=me)
     if branch:
         qs = qs.filter(branch_id=branch)
-    return qs.select_related("institution", "me").order_by("due_on", "id")
+    # The branch too: the access policy asks each visit for its unit (may this reader record it?).
+    return qs.select_related("institution", "me", "branch").order_by("due_on", "id")
 
 
 def visits_due(

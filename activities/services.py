@@ -334,8 +334,7 @@ def activity_create(
                 raise DomainError(_("Lembaga tidak ditemukan."), field="institution")
         # The ME responsible for a scheduled visit records it, even when the
         # institution's own ME is someone else.
-        if not (visit is not None and actor is not None and visit.me_id == actor.pk):
-            _require(actor, "activities.create_for", institution)
+        _require(actor, "activities.log_visit" if visit is not None else "activities.create_for", visit or institution)
     the_me = _resolve_me(actor, me or (visit.me if visit is not None else None), institution)
     branch: OrgUnit | None
     area_id: Any

@@ -391,6 +391,9 @@ rules.add_perm("activities.monitor", object_in_scope & role_is(*MONITORS))
 rules.add_perm("activities.plan_maintenance", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
 rules.add_perm("activities.change_plan", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
 rules.add_perm("activities.reassign_plan", object_in_scope & _own_branch_pinca)
+# A scheduled maintenance visit is recorded by the plan's ME (even when the
+# institution's own ME is someone else) or the branch head.
+rules.add_perm("activities.log_visit", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
 rules.add_perm("activities.view_lead", object_in_scope & ~role_is(*LEAD_READERS_EXCLUDED))
 rules.add_perm("activities.view_leads", has_any_role & ~role_is(*LEAD_READERS_EXCLUDED))
 rules.add_perm("activities.create_lead", object_in_scope & (_own_branch_pinca | (_me & me_records_here)))

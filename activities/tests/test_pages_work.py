@@ -357,3 +357,14 @@ def test_the_same_photo_sent_again_is_stored_once(client_for: Any, get_user: Any
     for _i in range(2):
         c.post(f"/aktivitas/{act.pk}/bukti/", {"evidence": SimpleUploadedFile("a.png", PNG, content_type="image/png")})
     assert act.evidence.count() == 1
+
+
+def test_an_me_can_move_only_their_own_cards_on_the_board(client_for: Any, get_user: Any, unit: Any) -> None:
+    me = get_user("me.c080101.1")
+    branch = unit("C080101")
+    body = client_for("me.c080101.1").get(f"/aktivitas/cabang/{branch.pk}/pipeline/?me={me.pk}").content.decode()
+    own = Institution.objects.live().filter(branch=branch, me=me).exclude(stage__in=["DORMAN"]).first()
+    assert own is not None and f"/aktivitas/lembaga/{own.pk}/tahap/" in body
+    other_me = get_user("me.c080101.2")
+    others = client_for("me.c080101.1").get(f"/aktivitas/cabang/{branch.pk}/pipeline/?me={other_me.pk}")
+    assert others.status_code == 200 and "/tahap/" not in others.content.decode()

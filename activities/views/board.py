@@ -22,7 +22,7 @@ from activities import selectors
 from core.dates import day_param
 from core.errors import DomainError
 from institutions import pipeline as stages
-from institutions.models import Institution, Stage
+from institutions.models import Stage
 from org.access import active_role, get_institution_for_user, get_unit_for_user, scope_root
 from org.models import OrgUnit, Role, UnitKind, User
 
@@ -136,10 +136,10 @@ def branch_day(request: HttpRequest, unit_pk: int) -> HttpResponse:
 
 def _board_context(request: HttpRequest, branch: OrgUnit, me_id: int | None) -> dict[str, Any]:
     columns = selectors.pipeline_board(request.user, branch, me=me_id)
-    can_move_all = request.user.has_perm("institutions.move_stage", _probe(branch))
     for col in columns:
         for inst in col["cards"]:
-            inst.can_move = can_move_all or (active_role(request.user) == Role.ME and inst.me_id == request.user.pk)
+            inst.branch = branch  # every card is of this branch: the policy reads it without a query
+            inst.can_move = request.user.has_perm("institutions.move_stage", inst)
             inst.targets = [(t, Stage(t).label, _hint(inst.stage, t)) for t in stages.allowed_targets(inst.stage)]
     return {
         "branch": branch,
@@ -148,12 +148,6 @@ def _board_context(request: HttpRequest, branch: OrgUnit, me_id: int | None) -> 
         "me_id": me_id,
         "total": sum(c["count"] for c in columns),
     }
-
-
-def _probe(branch: OrgUnit) -> Institution:
-    """An unsaved institution of ``branch`` with no ME: whether the user may move
-    any card of the board (managers) — the ME's own cards are checked per card."""
-    return Institution(branch=branch, me=None)
 
 
 def _hint(current: str, target: str) -> str:

@@ -148,7 +148,7 @@ def _overdue_by_plan(user: Any, overdue_qs: Any, today: date) -> list[dict[str, 
                 "latest": v,
                 "count": 1,
                 "days_late": (today - v.due_on).days,
-                "can_log": user.has_perm("activities.create_for", v.institution) or v.me_id == user.pk,
+                "can_log": user.has_perm("activities.log_visit", v),
             }
         elif v.plan_id in plans:
             # Recording the latest overdue visit closes the earlier ones as missed.
@@ -252,7 +252,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         done=Count("id", filter=Q(status=VisitStatus.DONE)),
         cancelled=Count("id", filter=Q(status=VisitStatus.CANCELLED)),
     )
-    can_log = plan.status == PlanStatus.ACTIVE and user.has_perm("activities.create_for", plan.institution)
+    can_log = plan.status == PlanStatus.ACTIVE and user.has_perm("activities.log_visit", plan)
     rows = [
         {
             "visit": v,

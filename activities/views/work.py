@@ -160,8 +160,9 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     inst_id = visit.institution_id if visit else _id(source.get("institution"))
     if inst_id:
         # The ME of a scheduled visit records it even when the institution's ME is another.
-        own_visit = visit is not None and visit.me_id == request.user.pk
-        inst = get_institution_for_user(request.user, inst_id, action=None if own_visit else "activities.create_for")
+        if visit is not None and not request.user.has_perm("activities.log_visit", visit):
+            raise PermissionDenied
+        inst = get_institution_for_user(request.user, inst_id, action=None if visit else "activities.create_for")
     branch = inst.branch if inst else _own_branch(request.user)
     kwargs = {
         "me_choices": _me_choices(request.user, branch),
