@@ -26,6 +26,7 @@ NAV: list[NavItem] = [
     NavItem(_("Prospek"), "activities:leads", perm="activities.view_leads", section="leads"),
     NavItem(_("Acara"), "activities:events", perm="activities.view_any", section="events"),
     NavItem(_("Maintenance"), "activities:plans", perm="activities.view_any", section="plans"),
+    NavItem(_("Penjualan"), "sales:closings", perm="sales.view", section="sales"),
     NavItem(_("Struktur organisasi"), "org:unit-tree", section="org"),
     NavItem(_("Jejak audit"), "control:audit-list", perm="control.view_audit", section="audit"),
     NavItem(

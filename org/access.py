@@ -403,6 +403,15 @@ rules.add_perm(
     object_in_scope & (_own_branch_pinca | (_me & is_assigned_me) | (role_is(Role.SALES) & is_assigned_sales)),
 )
 rules.add_perm("activities.erase_lead", object_in_scope & (_own_branch_pinca | (_me & is_assigned_me)))
+# Sales (closings): core systems' batches come through an integration account
+# (Admin) or Pusat; a branch head, DBA or Wilayah may upload their own units'
+# closings (each row's branch must be in their scope).
+rules.add_perm("sales.ingest", role_is(Role.ADMIN, Role.PUSAT, Role.WILAYAH, Role.DBA, Role.PINCA))
+rules.add_perm("sales.view", has_any_role & ~role_is(Role.AGEN))
+# Channel registries (agents, fleet, point reward, PMP): the branch head and above, in scope.
+rules.add_perm(
+    "sales.manage_registry", object_in_scope & role_is(Role.PINCA, Role.DBA, Role.WILAYAH, Role.PUSAT, Role.ADMIN)
+)
 rules.add_perm("control.view_audit", role_is(Role.AUDITOR, Role.ADMIN))
 rules.add_perm("core.use_app", has_any_role)
 # Only who integrates or oversees sees the API docs in the menu (the docs stay reachable).

@@ -113,6 +113,13 @@ OWNED_MODELS = [
     "activities.MaintenancePlan",
     "activities.MaintenanceVisit",
     "activities.Lead",
+    "sales.Closing",
+    "sales.ClosingSummary",
+    "sales.IndividualAgent",
+    "sales.CorporateAgent",
+    "sales.FleetScheme",
+    "sales.PointRewardMembership",
+    "sales.PmpFacility",
 ]
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "control",
     "institutions",
     "activities",
+    "sales",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,8 @@ IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=100 * 1
 IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
 IMPORT_BACKGROUND_FROM_ROWS = env.int("IMPORT_BACKGROUND_FROM_ROWS", default=1000)
 EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=200_000)
+# Closings: the most rows in one batch (API call or uploaded file).
+SALES_BATCH_MAX_ROWS = env.int("SALES_BATCH_MAX_ROWS", default=10_000)
 # Evidence of an activity (photos, documents): size per file and files per activity.
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 EVIDENCE_MAX_FILES = env.int("EVIDENCE_MAX_FILES", default=5)

@@ -37,6 +37,7 @@ urlpatterns = [
     path("kontrol/", include("control.urls")),
     path("lembaga/", include("institutions.urls")),
     path("aktivitas/", include("activities.urls")),
+    path("penjualan/", include("sales.urls")),
     path("notifikasi/", core_views.notifications, name="notifications"),
     path("notifikasi/<int:pk>/baca/", core_views.notification_read, name="notification-read"),
     path("api/v1/", include(api_v1)),

@@ -25,6 +25,9 @@ from institutions.tests.authz_api import PATCH_ENDPOINTS as INSTITUTION_API_PATC
 from institutions.tests.authz_imports import ENDPOINTS as INSTITUTION_IMPORTS
 from institutions.tests.authz_pages import ENDPOINTS as INSTITUTION_PAGES
 from org.models import OrgUnit, RoleAssignment, UnitKind
+from sales.tests.authz_api import ENDPOINTS as SALES_API
+from sales.tests.authz_pages import ENDPOINTS as SALES_PAGES
+from sales.tests.authz_registries import ENDPOINTS as SALES_REGISTRIES
 from tests.authz import MOVES_UNITS, ROLES, SEES_AUDIT, Endpoint, audit_only, move_rule, ok, redirect, scoped_ok  # noqa: F401
 
 
@@ -92,6 +95,7 @@ ENDPOINTS: list[Endpoint] = [
 # Each module lists its own endpoints beside its tests (same Endpoint shape).
 ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API + INSTITUTION_API_PATCH
 ENDPOINTS += ACTIVITY_WORK + ACTIVITY_LEADS + ACTIVITY_MAINTENANCE + ACTIVITY_API
+ENDPOINTS += SALES_PAGES + SALES_REGISTRIES + SALES_API
 
 
 # The smallest valid PNG: an evidence file for the matrix's activity, stored in
