@@ -9,6 +9,7 @@ from core import views as core_views
 from institutions import api as institutions_api
 from org import api as org_api
 from org.views import auth as auth_views_local
+from sales import api as sales_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -18,10 +19,19 @@ router.register("activities", activities_api.ActivityViewSet, basename="activity
 router.register("events", activities_api.EventViewSet, basename="event")
 router.register("maintenance-plans", activities_api.MaintenancePlanViewSet, basename="maintenance-plan")
 router.register("leads", activities_api.LeadViewSet, basename="lead")
+router.register("closings", sales_api.ClosingViewSet, basename="closing")
+router.register("agents", sales_api.IndividualAgentViewSet, basename="agent")
+router.register("corporate-agents", sales_api.CorporateAgentViewSet, basename="corporate-agent")
+router.register("fleet-schemes", sales_api.FleetSchemeViewSet, basename="fleet-scheme")
+router.register("point-rewards", sales_api.PointRewardViewSet, basename="point-reward")
+router.register("pmp-facilities", sales_api.PmpFacilityViewSet, basename="pmp-facility")
 
 api_v1 = [
     path("auth/token/", org_api.TokenView.as_view(), name="api-token"),
     path("me/", org_api.MeView.as_view(), name="api-me"),
+    # Before the router: "batch" is not a closing id. Core systems call it with or without the slash.
+    path("closings/batch/", sales_api.ClosingBatchView.as_view(), name="closing-batch"),
+    path("closings/batch", sales_api.ClosingBatchNoSlashView.as_view(), name="closing-batch-noslash"),
     *router.urls,
 ]
 
