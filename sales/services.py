@@ -312,3 +312,30 @@ def registry_update(*, actor: Any, obj: Any, institution: Any = _UNSET, **change
     if after != before:
         audit.record(actor=actor, action=f"sales.{reg.key}.update", obj=current, before=before, after=after)
     return current
+
+
+def settle_memberships_on_merge(*, duplicate: Any, survivor: Any, actor: Any, **kwargs: Any) -> None:
+    """Before a merge re-points the duplicate's records: an institution has one
+    Club Point Reward membership, so when both have one, the duplicate's points
+    are folded into the survivor's and its membership is closed (audited)."""
+    from sales.models import PointRewardMembership
+
+    dup = PointRewardMembership.objects.select_for_update().filter(institution=duplicate).first()
+    surv = PointRewardMembership.objects.select_for_update().filter(institution=survivor).first()
+    if dup is None or surv is None:
+        return
+    before = {
+        "survivor": [surv.points_earned, surv.points_redeemed],
+        "duplicate": [dup.points_earned, dup.points_redeemed],
+    }
+    surv.points_earned += dup.points_earned
+    surv.points_redeemed += dup.points_redeemed
+    surv.save(update_fields=["points_earned", "points_redeemed", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="sales.point_reward.merge",
+        obj=surv,
+        before=before,
+        after={"closed": dup.member_code, "points_earned": surv.points_earned, "points_redeemed": surv.points_redeemed},
+    )
+    dup.delete()

@@ -390,9 +390,19 @@ def _detail(
             "restrict_form": restrict_form or LeadRestrictForm(),
             "failed": failed,
             "source": lead.source_activity,
+            "closings": _lead_closings(user, lead),
         },
         status=status,
     )
+
+
+def _lead_closings(user: Any, lead: Lead) -> list[Any] | None:
+    """The closings this lead turned into (sales app), for who reads closings."""
+    if not user.has_perm("sales.view"):
+        return None
+    from sales.selectors import lead_closings
+
+    return lead_closings(user, lead)
 
 
 @login_required

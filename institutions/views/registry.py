@@ -212,7 +212,17 @@ def _engagement(user: Any, inst: Institution) -> dict[str, Any]:
         "can_log": user.has_perm("activities.create_for", inst),
         "can_plan": user.has_perm("activities.plan_maintenance", inst) and inst.stage in ("EKSEKUSI", "MAINTENANCE"),
         "can_add_lead": user.has_perm("activities.create_lead", inst),
+        "closings": _closings(user, inst),
     }
+
+
+def _closings(user: Any, inst: Institution) -> dict[str, Any] | None:
+    """The institution's recent closings and totals (sales app), for who reads closings."""
+    if not user.has_perm("sales.view"):
+        return None
+    from sales import selectors as sales
+
+    return sales.institution_closings(user, inst)
 
 
 def _form_values(form: InstitutionForm) -> dict[str, Any]:
