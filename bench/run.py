@@ -9,7 +9,8 @@ alternating with the statement the ORM sent and with its bare SQL on the same
 connection; the table of p50/p95 and the ratio ORM/SQL is printed and
 written into docs/PERFORMANCE.md between the ``bench:org`` markers. Then
 ``bench/registry.py`` measures the institution registry and
-``bench/activities.py`` the ME's day and the branch calendar (their own sections).
+``bench/activities.py`` the ME's day and the branch calendar, and
+``bench/sales.py`` closings ingestion and the attribution page (their own sections).
 
 The ORM side is what a page pays after its request has resolved the user's
 active role (cached on the user object): building the query, the round trip,
@@ -378,14 +379,16 @@ def main() -> None:
     registry.main()
     # Then the ME's day and the branch calendar: bench/activities.py.
     activities_bench().main()
+    # Then closings: batch ingestion and the branch attribution page: bench/sales.py.
+    activities_bench("sales").main()
 
 
-def activities_bench() -> Any:
-    """bench/activities.py as a module, loaded by its path: imported by name,
-    ``activities`` is the Django app."""
+def activities_bench(name: str = "activities") -> Any:
+    """bench/<name>.py as a module, loaded by its path: imported by name,
+    ``activities`` (or ``sales``) is the Django app."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bench_activities", Path(__file__).with_name("activities.py"))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", Path(__file__).with_name(f"{name}.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up

@@ -119,8 +119,26 @@ def _drop_registry() -> None:
     """Back to a database from before the registry: no institutions, nor anything hanging on them."""
     from activities.models import Activity, Lead, MaintenancePlan, MaintenanceVisit
     from institutions.models import Contact, Institution, Ownership, StageChange
+    from sales import models as sales
 
-    for model in (Lead, MaintenanceVisit, Activity, MaintenancePlan, StageChange, Contact, Ownership, Institution):
+    for model in (
+        sales.ClosingRevision,
+        sales.Closing,
+        sales.ClosingSummary,
+        sales.IndividualAgent,
+        sales.CorporateAgent,
+        sales.FleetScheme,
+        sales.PointRewardMembership,
+        sales.PmpFacility,
+        Lead,
+        MaintenanceVisit,
+        Activity,
+        MaintenancePlan,
+        StageChange,
+        Contact,
+        Ownership,
+        Institution,
+    ):
         model.objects.all().delete()
 
 

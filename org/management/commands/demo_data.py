@@ -14,7 +14,7 @@ from tqdm import tqdm
 from org.models import OrgUnit
 
 # Each module adds its loader here; they run in this order.
-LOADERS = ["org.demo.load", "institutions.demo.load", "activities.demo.load"]
+LOADERS = ["org.demo.load", "institutions.demo.load", "activities.demo.load", "sales.demo.load"]
 
 
 class Command(BaseCommand):
@@ -35,10 +35,11 @@ class Command(BaseCommand):
             from activities.models import Activity
             from institutions.models import Institution
             from org.models import User
+            from sales.models import Closing
 
             # A database of real data is never touched; a demo database from an
             # earlier version gets what later modules add (the loaders are idempotent).
-            complete = Institution.objects.exists() and Activity.objects.exists()
+            complete = Institution.objects.exists() and Activity.objects.exists() and Closing.objects.exists()
             if not User.objects.filter(is_demo=True).exists() or complete:
                 self.stdout.write("Database already has data; demo data not loaded.")
                 return
