@@ -143,6 +143,8 @@ class _Refs:
     """Every reference of a batch resolved in a few queries."""
 
     def __init__(self, rows: list[dict[str, Any]]) -> None:
+        rows = [r for r in rows if isinstance(r, dict)]  # the others are reported by check_rows
+
         def codes(key: str) -> set[str]:
             return {str(r.get(key) or "").strip() for r in rows if str(r.get(key) or "").strip()}
 
@@ -150,7 +152,7 @@ class _Refs:
             out = set()
             for r in rows:
                 text = str(r.get(key) or "").strip()
-                if text.isascii() and text.isdigit() and len(text) <= 18:
+                if _is_id(text):
                     out.add(int(text))
             return out
 
@@ -189,6 +191,11 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _is_id(text: str) -> bool:
+    # isdigit() alone lets "²" through, which int() refuses.
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dict[str, Any] | None, list[dict]]:
     """One row: its stored values, or the problems that refuse it."""
     problems: list[dict[str, Any]] = []
@@ -203,7 +210,9 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
             bad(col, _("Wajib diisi."))
     if problems:
         return None, problems
-    v: dict[str, Any] = {"external_id": _text(raw["external_id"])[:64]}
+    v: dict[str, Any] = {"external_id": _text(raw["external_id"])}
+    if len(v["external_id"]) > 64:  # cut, two ids could become one
+        bad("external_id", _("Id transaksi paling panjang 64 karakter."))
     try:
         v["closed_on"] = date.fromisoformat(_text(raw["closed_on"])[:10])
         if not in_range(v["closed_on"]) or v["closed_on"] > timezone.localdate():
@@ -258,7 +267,7 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
     institution = None
     if _text(raw.get("institution")):
         text = _text(raw["institution"])
-        institution = refs.institutions.get(int(text)) if text.isdigit() and len(text) <= 18 else None
+        institution = refs.institutions.get(int(text)) if _is_id(text) else None
         if institution is None:
             bad("institution", _("Lembaga tidak dikenal."))
     user = None
@@ -275,7 +284,7 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
     lead = None
     if _text(raw.get("lead")):
         text = _text(raw["lead"])
-        lead = refs.leads.get(int(text)) if text.isdigit() and len(text) <= 18 else None
+        lead = refs.leads.get(int(text)) if _is_id(text) else None
         if lead is None:
             bad("lead", _("Prospek tidak dikenal."))
     if problems:
@@ -608,8 +617,13 @@ GROUP BY closed_on, branch_id, area_id, region_id, scheme, channel, product
 
 @transaction.atomic
 def rebuild_summary() -> int:
-    """Recount the summary from the closings (locks the summary while it works)."""
+    """Recount the summary from the closings. On PostgreSQL the closings are
+    locked against writes (SHARE) first: a batch still being written finishes
+    before the recount reads, a new one waits until the rebuild commits, so no
+    increment is lost or counted twice."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {Closing._meta.db_table} IN SHARE MODE")  # noqa: S608 - our table name
         cursor.execute(f"DELETE FROM {ClosingSummary._meta.db_table}")  # noqa: S608 - our table name
         cursor.execute(
             f"INSERT INTO {ClosingSummary._meta.db_table} "  # noqa: S608 - our table name
