@@ -26,6 +26,7 @@ rows by a digest.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -177,14 +178,25 @@ class _Refs:
             PmpFacility.objects.filter(borrower_id__in=inst_ids, is_active=True).values_list("borrower_id", flat=True)
         )
         branch_ids = [u.pk for u in self.units.values()]
-        self.roles: dict[tuple[int, int], str] = {}
+        # Every role a user holds in each branch (one may be ME and sales at once).
+        self.roles: dict[tuple[int, int], set[str]] = defaultdict(set)
         for user_id, unit_id, role in (
             RoleAssignment.objects.active()
             .filter(unit_id__in=branch_ids, user__in=list(self.users.values()))
             .values_list("user_id", "unit_id", "role")
         ):
             if role in (Role.SALES, Role.ME, Role.PINCA, Role.KARYAWAN):
-                self.roles.setdefault((user_id, unit_id), role)
+                self.roles[(user_id, unit_id)].add(role)
+
+
+def _role_for(kind: str, roles: set[str]) -> str:
+    """The initiator's role in the closing branch that the rules should see: the
+    one the initiator kind asks for when the user holds it."""
+    if kind == InitiatorKind.SALES and Role.SALES in roles:
+        return str(Role.SALES)
+    if kind == InitiatorKind.ME and Role.ME in roles:
+        return str(Role.ME)
+    return str(sorted(roles)[0]) if roles else ""
 
 
 def _text(value: Any) -> str:
@@ -302,7 +314,7 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
         cross_branch_rule=rule,
         initiator_kind=kind,
         initiator_user=user,
-        initiator_role=refs.roles.get((user.pk, branch.pk), "") if user else "",
+        initiator_role=_role_for(kind, refs.roles.get((user.pk, branch.pk), set()) if user else set()),
         individual_agent=individual,
         corporate_agent=corporate,
         lead=lead,
@@ -395,8 +407,60 @@ def _add(deltas: dict[tuple[Any, ...], list[Any]], values: dict[str, Any], sign:
     d[5] += sign * (1 if values["new_customer"] else 0)
 
 
+# PostgreSQL types of the inserted columns, for the array form of the insert.
+PG_TYPES = {
+    "source": "text",
+    "external_id": "text",
+    "closed_on": "date",
+    "branch_id": "bigint",
+    "area_id": "bigint",
+    "region_id": "bigint",
+    "upc_id": "bigint",
+    "product": "text",
+    "amount": "numeric",
+    "grams": "numeric",
+    "new_customer": "boolean",
+    "customer_ref": "text",
+    "scheme": "text",
+    "channel": "text",
+    "institution_id": "bigint",
+    "cross_branch_rule": "text",
+    "initiator_kind": "text",
+    "initiator_user_id": "bigint",
+    "individual_agent_id": "bigint",
+    "corporate_agent_id": "bigint",
+    "lead_id": "bigint",
+    "revision": "integer",
+    "batch_id": "bigint",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+}
+
+
+def _insert_new_pg(rows: list[_Row], source: str, batch_id: int, now: Any) -> set[str]:
+    """PostgreSQL: one statement whose values are one array per column
+    (``unnest``): no per-value placeholders for the driver to expand."""
+    table = connection.ops.quote_name(Closing._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in INSERT_COLUMNS)
+    arrays: list[list[Any]] = [[] for _c in INSERT_COLUMNS]
+    for r in rows:
+        v = r.values
+        for i, value in enumerate((source, v["external_id"], *(v[c] for c in STORED), 1, batch_id, now, now)):
+            arrays[i].append(value)
+    unnest = ", ".join(f"%s::{PG_TYPES[c]}[]" for c in INSERT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({unnest}) "  # noqa: S608 - names quoted, values bound
+            f'ON CONFLICT ("source", "external_id") DO NOTHING RETURNING "external_id"',
+            arrays,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def _insert_new(rows: list[_Row], source: str, batch_id: int, now: Any) -> set[str]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the external ids really inserted."""
+    if connection.vendor == "postgresql":
+        return _insert_new_pg(rows, source, batch_id, now)
     table = connection.ops.quote_name(Closing._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(c) for c in INSERT_COLUMNS)
     inserted: set[str] = set()
@@ -439,6 +503,26 @@ def apply_summary(deltas: dict[tuple[Any, ...], list[Any]]) -> None:
     )
     quoted = ", ".join(connection.ops.quote_name(c) for c in cols)
     adds = ", ".join(f'"{c}" = {table}."{c}" + excluded."{c}"' for c in ("count", "amount", "grams", "new_customers"))
+    conflict = (
+        f'ON CONFLICT ("day", "branch_id", "scheme", "channel", "product") DO UPDATE SET {adds}, '
+        f'"area_id" = excluded."area_id", "region_id" = excluded."region_id"'
+    )
+    if connection.vendor == "postgresql":
+        # One statement, one array per column (rows already in key order).
+        arrays: list[list[Any]] = [[] for _c in cols]
+        for (day, branch_id, scheme, channel, product), (area_id, region_id, n, amount, grams, new) in items:
+            for i, value in enumerate(
+                (day, branch_id, area_id, region_id, scheme, channel, product, n, amount, grams, new)
+            ):
+                arrays[i].append(value)
+        types = ("date", "bigint", "bigint", "bigint", "text", "text", "text", "bigint", "numeric", "numeric", "bigint")
+        unnest = ", ".join(f"%s::{t}[]" for t in types)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({unnest}) {conflict}",  # noqa: S608 - quoted
+                arrays,
+            )
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
@@ -462,9 +546,7 @@ def apply_summary(deltas: dict[tuple[Any, ...], list[Any]]) -> None:
                     ]
                 )
             cursor.execute(
-                f"INSERT INTO {table} ({quoted}) VALUES {placeholders} "  # noqa: S608 - names quoted, values bound
-                f'ON CONFLICT ("day", "branch_id", "scheme", "channel", "product") DO UPDATE SET {adds}, '
-                f'"area_id" = excluded."area_id", "region_id" = excluded."region_id"',
+                f"INSERT INTO {table} ({quoted}) VALUES {placeholders} {conflict}",  # noqa: S608 - names quoted
                 params,
             )
 
