@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -41,6 +42,7 @@ from django.utils.translation import gettext as _
 from activities.models import Lead
 from control import audit
 from core.dates import in_range
+from core.notify import in_language
 from core.products import Product
 from institutions.models import Institution
 from org.access import unit_in_scope
@@ -597,7 +599,9 @@ def ingest(
                 }
             ]
         )
-    valid, problems = check_rows(rows, actor=actor, first_line=first_line)
+    # The report is read by who sent the batch: written in their language.
+    with in_language(actor) if actor is not None else nullcontext():
+        valid, problems = check_rows(rows, actor=actor, first_line=first_line)
     out = Outcome(problems=problems)
     valid.sort(key=lambda r: r.values["external_id"])  # one order for every batch: no deadlock between two
     digest = hashlib.sha256("\n".join(f"{source}:{r.values['external_id']}" for r in valid).encode()).hexdigest()

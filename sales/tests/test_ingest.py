@@ -419,3 +419,13 @@ def test_concurrent_corrections_of_the_same_closings() -> None:
     assert set(closings("CCOR").values_list("revision", flat=True)) == {3}
     assert ClosingRevision.objects.filter(closing__in=closings("CCOR")).count() == 160
     assert summary_differences() == []
+
+
+def test_the_report_is_written_in_the_senders_language(get_user: Any) -> None:
+    from sales import ingest as ingestion
+
+    admin = get_user("admin")
+    admin.language = "en"
+    admin.save(update_fields=["language"])
+    out = ingestion.ingest(actor=admin, source="CORE_GADAI", rows=[{"external_id": "EN-1"}])
+    assert any(p["reason"] == "Required." for p in out.problems), out.problems
