@@ -26,6 +26,7 @@ BTOC_INITIATOR_OF_CHANNEL: dict[str, str] = {
     Channel.AGEN_PERSEORANGAN: InitiatorKind.AGENT,
 }
 BTOC_INITIATORS = frozenset(BTOC_INITIATOR_OF_CHANNEL.values())
+CROSS_BRANCH_RULES = frozenset(CrossBranchRule.values)
 
 
 @dataclass
@@ -108,7 +109,7 @@ def violations(f: ClosingFacts) -> list[tuple[str, str]]:
             broken("BTOC_INISIATOR", _("Sebutkan kode agen perseorangan."))
     # LEMBAGA_CABANG: the institution is the closing branch's, or a documented cross-branch rule says why not.
     if f.institution is not None and f.branch is not None and f.institution.branch_id != f.branch.pk:
-        if f.cross_branch_rule not in CrossBranchRule.values:
+        if f.cross_branch_rule not in CROSS_BRANCH_RULES:
             broken(
                 "LEMBAGA_CABANG",
                 _("Lembaga dikelola cabang lain; sebutkan aturan lintas cabang (NASIONAL atau DIGITAL)."),

@@ -107,6 +107,12 @@ STORED = (
     "corporate_agent_id",
     "lead_id",
 )
+# The choices as sets, built once (``Choices.values`` builds a new list on every use).
+PRODUCTS = frozenset(Product.values)
+SCHEMES = frozenset(Scheme.values)
+CHANNELS = frozenset(Channel.values)
+INITIATOR_KINDS = frozenset(InitiatorKind.values)
+CROSS_BRANCH_RULES = frozenset(CrossBranchRule.values)
 TRUE_WORDS = {"1", "true", "ya", "y", "yes", "baru"}
 FALSE_WORDS = {"0", "false", "tidak", "t", "no", "n", "lama", ""}
 
@@ -244,7 +250,7 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
         if upc is None:
             bad("upc", _("Kode UPC tidak dikenal."))
     product = _text(raw["product"]).upper()
-    if product not in Product.values:
+    if product not in PRODUCTS:
         bad("product", _("Produk tidak dikenal."))
     try:
         amount = Decimal(_text(raw["amount"]).replace(",", ""))
@@ -267,16 +273,16 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
     if new_word not in TRUE_WORDS | FALSE_WORDS:
         bad("new_customer", _("Isi ya/tidak."))
     scheme = _text(raw["scheme"]).upper()
-    if scheme not in Scheme.values:
+    if scheme not in SCHEMES:
         bad("scheme", _("Skema harus BTOC atau BTOB."))
     channel = _text(raw["channel"]).upper()
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         bad("channel", _("Kanal tidak dikenal."))
     kind = _text(raw["initiator_kind"]).upper()
-    if kind not in InitiatorKind.values:
+    if kind not in INITIATOR_KINDS:
         bad("initiator_kind", _("Jenis inisiator tidak dikenal."))
     rule = _text(raw.get("cross_branch_rule")).upper()
-    if rule and rule not in CrossBranchRule.values:
+    if rule and rule not in CROSS_BRANCH_RULES:
         bad("cross_branch_rule", _("Aturan lintas cabang tidak dikenal."))
     institution = None
     if _text(raw.get("institution")):
