@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from institutions.models import Contact, ImportJob, Institution, Ownership
@@ -245,6 +247,26 @@ def timeline(inst: Institution, contact_ids: list[int], limit: int = 30, user: A
         }
         for e in events
     ]
+    # Its closings (sales app), which arrive in batches: one entry each, by the day they closed.
+    if user is None or user.has_perm("sales.view"):
+        from django.contrib.humanize.templatetags.humanize import intcomma
+
+        for c in inst.closings.order_by("-closed_on", "-id")[:10]:  # type: ignore[attr-defined]
+            rows.append(
+                {
+                    "at": datetime.combine(c.closed_on, time(12), tzinfo=timezone.get_current_timezone()),
+                    "who": "",
+                    "action": "closing",
+                    "label": _("Closing %(product)s Rp %(amount)s (%(channel)s)")
+                    % {
+                        "product": c.get_product_display(),
+                        "amount": intcomma(c.amount),
+                        "channel": c.get_channel_display(),
+                    },
+                }
+            )
+        rows.sort(key=lambda r: r["at"], reverse=True)
+        rows = rows[:limit]
     if len(rows) < limit and not any(r["action"] == "institution.create" for r in rows):
         # Loaded in bulk (an import, demo data): the batch's one event names it, not an event of its own.
         rows.append({"at": inst.created_at, "who": "", "action": "institution.create", "label": _("Lembaga tercatat")})

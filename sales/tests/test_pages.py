@@ -477,3 +477,18 @@ def test_attribution_access(client_for: Any, unit: Any) -> None:
         assert r.status_code == 200, username
     empty = client_for(PINCA).get(f"/penjualan/cabang/{branch.pk}/atribusi/?from=2001-01-01&to=2001-01-31")
     assert "Belum ada closing pada periode ini" in empty.content.decode()
+
+
+def test_an_institutions_closings_are_on_its_timeline(get_user: Any) -> None:
+    """The institution's timeline lists its closings by the day they closed (issue 5)."""
+    from institutions import selectors as registry
+    from sales import ingest as ingestion
+    from sales.tests.rows import btob_row, institution
+
+    inst = institution()
+    out = ingestion.ingest(actor=get_user("pusat"), source="CORE_EMAS", rows=[btob_row(inst, external_id="TL-1")])
+    assert out.inserted == 1, out.problems
+    rows = registry.timeline(inst, [], user=get_user("pinca.c080101"))
+    assert any(r["action"] == "closing" and "Rp" in str(r["label"]) for r in rows)
+    agent_rows = registry.timeline(inst, [], user=get_user("agen.c080101"))
+    assert not any(r["action"] == "closing" for r in agent_rows)
