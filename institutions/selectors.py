@@ -251,7 +251,11 @@ def timeline(inst: Institution, contact_ids: list[int], limit: int = 30, user: A
     if user is None or user.has_perm("sales.view"):
         from django.contrib.humanize.templatetags.humanize import intcomma
 
-        for c in inst.closings.order_by("-closed_on", "-id")[:10]:  # type: ignore[attr-defined]
+        closings = inst.closings.all()  # type: ignore[attr-defined]
+        if user is not None:
+            # Only closings of the reader's scope (a national institution's may be closed anywhere).
+            closings = filter_owned_to_scope(closings, user)
+        for c in closings.order_by("-closed_on", "-id")[:10]:
             rows.append(
                 {
                     "at": datetime.combine(c.closed_on, time(12), tzinfo=timezone.get_current_timezone()),

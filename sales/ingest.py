@@ -113,6 +113,8 @@ SCHEMES = frozenset(Scheme.values)
 CHANNELS = frozenset(Channel.values)
 INITIATOR_KINDS = frozenset(InitiatorKind.values)
 CROSS_BRANCH_RULES = frozenset(CrossBranchRule.values)
+# A single closing above Rp 100 trillion is junk (and would overflow the summary's totals).
+MAX_AMOUNT = Decimal(10) ** 14
 TRUE_WORDS = {"1", "true", "ya", "y", "yes", "baru"}
 FALSE_WORDS = {"0", "false", "tidak", "t", "no", "n", "lama", ""}
 
@@ -197,6 +199,19 @@ class _Refs:
                 self.roles[(user_id, unit_id)].add(role)
 
 
+def _unusable(value: Any) -> bool:
+    """Text no database should store: a NUL byte, or a lone surrogate (not UTF-8)."""
+    if not isinstance(value, str):
+        return False
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _role_for(kind: str, roles: set[str]) -> str:
     """The initiator's role in the closing branch that the rules should see: the
     one the initiator kind asks for when the user holds it."""
@@ -254,7 +269,7 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
         bad("product", _("Produk tidak dikenal."))
     try:
         amount = Decimal(_text(raw["amount"]).replace(",", ""))
-        if amount < 0 or amount >= Decimal(10) ** 18 or amount != amount.to_integral_value():
+        if amount < 0 or amount >= MAX_AMOUNT or amount != amount.to_integral_value():
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         bad("amount", _("Nilai harus rupiah bulat, tidak negatif."))
@@ -262,10 +277,9 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
     grams = None
     if _text(raw.get("grams")):
         try:
-            grams = Decimal(_text(raw["grams"]).replace(",", "."))
+            grams = Decimal(_text(raw["grams"]).replace(",", ".")).quantize(Decimal("0.0001"))
             if grams < 0 or grams >= Decimal(10) ** 8:
                 raise InvalidOperation
-            grams = grams.quantize(Decimal("0.0001"))
         except (InvalidOperation, ValueError):
             bad("grams", _("Gram tidak valid."))
             grams = None
@@ -364,12 +378,30 @@ def _parse(line: int, raw: dict[str, Any], refs: _Refs, actor: Any) -> tuple[dic
 
 def check_rows(rows: list[dict[str, Any]], *, actor: Any, first_line: int = 2) -> tuple[list[_Row], list[dict]]:
     """Parse and check every row; (valid rows, problems). A key twice in one batch is refused the second time."""
-    refs = _Refs(rows)
-    valid: list[_Row] = []
     problems: list[dict[str, Any]] = []
+    clean: list[Any] = []
+    for i, raw in enumerate(rows):
+        if isinstance(raw, dict) and any(_unusable(v) for v in raw.values()):
+            problems.append(
+                {
+                    "line": first_line + i,
+                    "column": next((str(k) for k, v in raw.items() if _unusable(v)), ""),
+                    "value": "",
+                    "reason": _("Teks mengandung karakter yang tidak sah."),
+                    "rule": "",
+                }
+            )
+            clean.append(None)  # keeps the line numbers; skipped below
+        else:
+            clean.append(raw)
+    rows = clean
+    refs = _Refs([r for r in rows if isinstance(r, dict)])
+    valid: list[_Row] = []
     seen: set[str] = set()
     for i, raw in enumerate(rows):
         line = first_line + i
+        if raw is None:
+            continue  # reported above
         if not isinstance(raw, dict):
             problems.append({"line": line, "column": "", "value": "", "reason": _("Baris bukan objek."), "rule": ""})
             continue
@@ -639,11 +671,26 @@ def ingest(
                 c.external_id: c
                 for c in Closing.objects.select_for_update()
                 .filter(source=source, external_id__in=[r.values["external_id"] for r in rest])
+                .select_related("branch")
                 .order_by("id")
             }
             revisions = []
             for r in rest:
                 current = existing[r.values["external_id"]]
+                if actor is not None and not unit_in_scope(actor, current.branch):
+                    # Another branch's closing: not the sender's to correct (nor to move).
+                    with in_language(actor):
+                        reason = _("Closing dengan id ini milik cabang di luar cakupan Anda.")
+                    out.problems.append(
+                        {
+                            "line": r.line,
+                            "column": "external_id",
+                            "value": r.values["external_id"],
+                            "reason": reason,
+                            "rule": "",
+                        }
+                    )
+                    continue
                 old = {k: getattr(current, k) for k in STORED}
                 if all(_same(old[k], r.values[k]) for k in STORED):
                     out.unchanged += 1

@@ -429,3 +429,56 @@ def test_the_report_is_written_in_the_senders_language(get_user: Any) -> None:
     admin.save(update_fields=["language"])
     out = ingestion.ingest(actor=admin, source="CORE_GADAI", rows=[{"external_id": "EN-1"}])
     assert any(p["reason"] == "Required." for p in out.problems), out.problems
+
+
+def test_a_branch_cannot_correct_or_take_over_another_branchs_closing(get_user: Any) -> None:
+    """A correction is a write to the stored closing: its current branch must be the sender's too."""
+    from sales import ingest as ingestion
+    from sales.models import Closing
+    from sales.tests.rows import row
+
+    first = ingestion.ingest(
+        actor=get_user("pusat"),
+        source="CORE_GADAI",
+        rows=[row(external_id="HJ-1", branch="C080102", initiator="sales.c080102.1", amount="7777")],
+    )
+    assert first.inserted == 1, first.problems
+    again = ingestion.ingest(
+        actor=get_user("pinca.c080101"),
+        source="CORE_GADAI",
+        rows=[row(external_id="HJ-1", branch="C080101", amount="1")],
+    )
+    assert again.corrected == 0 and again.problems and "di luar cakupan" in again.problems[0]["reason"]
+    stored = Closing.objects.get(external_id="HJ-1")
+    assert stored.branch.code == "C080102" and stored.amount == 7777
+    assert ingestion.summary_differences() == []
+
+
+@pytest.mark.parametrize("text", ["ok\x00", "ok\ud800"])
+def test_text_no_database_can_store_is_refused_per_row(get_user: Any, text: str) -> None:
+    from sales import ingest as ingestion
+    from sales.tests.rows import row
+
+    out = ingestion.ingest(
+        actor=get_user("pusat"),
+        source="CORE_GADAI",
+        rows=[row(external_id="BAD-1", initiator=text), row(external_id="GOOD-1")],
+    )
+    assert out.inserted == 1
+    assert [p["line"] for p in out.problems] == [2] and "tidak sah" in out.problems[0]["reason"]
+
+
+def test_absurd_amounts_and_grams_that_round_over_the_limit_are_refused(get_user: Any) -> None:
+    from sales import ingest as ingestion
+    from sales.tests.rows import row
+
+    out = ingestion.ingest(
+        actor=get_user("pusat"),
+        source="CORE_EMAS",
+        rows=[
+            row(external_id="BIG-1", amount=str(10**14)),
+            row(external_id="BIG-2", product="TABUNGAN_EMAS", grams="99999999.99999"),
+        ],
+    )
+    assert out.inserted == 0
+    assert {p["column"] for p in out.problems} == {"amount", "grams"}

@@ -492,3 +492,37 @@ def test_an_institutions_closings_are_on_its_timeline(get_user: Any) -> None:
     assert any(r["action"] == "closing" and "Rp" in str(r["label"]) for r in rows)
     agent_rows = registry.timeline(inst, [], user=get_user("agen.c080101"))
     assert not any(r["action"] == "closing" for r in agent_rows)
+
+
+def test_the_timeline_shows_only_closings_of_the_readers_scope(get_user: Any) -> None:
+    """A national institution's closing made at another region's branch is not
+    shown on its timeline to the owning branch."""
+    from institutions import selectors as registry
+    from sales import ingest as ingestion
+    from sales.tests.rows import institution, row
+
+    inst = institution()
+    out = ingestion.ingest(
+        actor=get_user("pusat"),
+        source="CORE_GADAI",
+        rows=[
+            row(
+                external_id="NAT-1",
+                branch="C100101",
+                initiator="sales.c100101.1",
+                institution=str(inst.pk),
+                cross_branch_rule="NASIONAL",
+                amount="4242421",
+            )
+        ],
+    )
+    assert out.inserted == 1, out.problems
+
+    def shows_it(username: str) -> bool:
+        rows = registry.timeline(inst, [], user=get_user(username), limit=200)
+        return any(
+            r["action"] == "closing" and "4242421" in str(r["label"]).replace(".", "").replace(",", "") for r in rows
+        )
+
+    assert not shows_it("pinca.c080101")
+    assert shows_it("pusat")
