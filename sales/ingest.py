@@ -199,6 +199,9 @@ class _Refs:
                 self.roles[(user_id, unit_id)].add(role)
 
 
+_REPORTED = object()  # a row already refused (its line kept)
+
+
 def _unusable(value: Any) -> bool:
     """Text no database should store: a NUL byte, or a lone surrogate (not UTF-8)."""
     if not isinstance(value, str):
@@ -391,7 +394,7 @@ def check_rows(rows: list[dict[str, Any]], *, actor: Any, first_line: int = 2) -
                     "rule": "",
                 }
             )
-            clean.append(None)  # keeps the line numbers; skipped below
+            clean.append(_REPORTED)  # keeps the line numbers; skipped below
         else:
             clean.append(raw)
     rows = clean
@@ -400,7 +403,7 @@ def check_rows(rows: list[dict[str, Any]], *, actor: Any, first_line: int = 2) -
     seen: set[str] = set()
     for i, raw in enumerate(rows):
         line = first_line + i
-        if raw is None:
+        if raw is _REPORTED:
             continue  # reported above
         if not isinstance(raw, dict):
             problems.append({"line": line, "column": "", "value": "", "reason": _("Baris bukan objek."), "rule": ""})
