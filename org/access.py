@@ -287,6 +287,24 @@ def lead_reads_as_owner(user: Any, lead: Any) -> bool:
     return bool(branch_id == lead.branch_id)
 
 
+# --- Closings' ingestion batches -------------------------------------------------------
+
+
+BATCH_READERS = (Role.ADMIN, Role.AUDITOR)
+
+
+def visible_batches(user: Any) -> QuerySet[Any]:
+    """A batch's report is its sender's (Admin and Auditor read every batch)."""
+    from sales.models import IngestBatch
+
+    qs = IngestBatch.objects.all()
+    if active_role(user) in BATCH_READERS:
+        return qs
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    return qs.filter(created_by=user)
+
+
 # --- Rules (actions) -------------------------------------------------------------------
 
 

@@ -12,13 +12,12 @@ from typing import Any
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.http import Http404
 
-from org.access import active_role, filter_owned_to_scope
-from org.models import OrgUnit, Role
+from org.access import filter_owned_to_scope, visible_batches
+from org.models import OrgUnit
 from sales.models import Closing, ClosingSummary, IngestBatch, InitiatorKind
 
 # Who reads every batch (their report names rows of any branch): the integration
 # account and internal control. Everyone else reads only the batches they sent.
-BATCH_READERS = (Role.ADMIN, Role.AUDITOR)
 
 
 @dataclass(frozen=True)
@@ -151,13 +150,8 @@ def lead_closings(user: Any, lead: Any) -> list[Closing]:
 
 
 def batches_for(user: Any) -> QuerySet[IngestBatch]:
-    """The batches a user may read: their own; every batch for Admin and Auditor."""
-    qs = IngestBatch.objects.select_related("created_by", "unit")
-    if active_role(user) in BATCH_READERS:
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    return qs.filter(created_by=user)
+    """The batches a user may read (the access policy decides: ``visible_batches``)."""
+    return visible_batches(user).select_related("created_by", "unit")
 
 
 def get_batch_for_user(user: Any, pk: Any) -> IngestBatch:
