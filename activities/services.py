@@ -44,6 +44,7 @@ from activities.models import (
     VisitStatus,
 )
 from control import audit
+from core import figures
 from core.dates import in_range
 from core.errors import DomainError
 from core.geo import haversine_km
@@ -491,9 +492,11 @@ def _complete_visit(visit: MaintenanceVisit, day: date) -> None:
     visit.status = VisitStatus.DONE
     visit.done_on = day
     visit.save(update_fields=["status", "done_on", "updated_at"])
-    MaintenanceVisit.objects.filter(plan_id=visit.plan_id, status=VisitStatus.PLANNED, due_on__lt=visit.due_on).update(
-        status=VisitStatus.MISSED, updated_at=timezone.now()
+    earlier = MaintenanceVisit.objects.filter(
+        plan_id=visit.plan_id, status=VisitStatus.PLANNED, due_on__lt=visit.due_on
     )
+    figures.changed(pairs=[(visit.branch_id, d) for d in earlier.values_list("due_on", flat=True)])
+    earlier.update(status=VisitStatus.MISSED, updated_at=timezone.now())
 
 
 ACTIVITY_EDITABLE = frozenset(
@@ -770,6 +773,7 @@ def _close_visits(plan: MaintenancePlan, from_day: date) -> tuple[int, int]:
     count as overdue)."""
     now = timezone.now()
     planned = plan.visits.filter(status=VisitStatus.PLANNED)
+    figures.changed(pairs=[(plan.branch_id, d) for d in planned.values_list("due_on", flat=True)])
     cancelled = planned.filter(due_on__gte=from_day).update(status=VisitStatus.CANCELLED, updated_at=now)
     missed = planned.filter(due_on__lt=from_day).update(status=VisitStatus.MISSED, updated_at=now)
     return cancelled, missed
@@ -787,6 +791,11 @@ def plan_reassign(*, actor: Any, plan: MaintenancePlan, me: Any) -> MaintenanceP
         before = {"me": p.me_id}
         p.me = me
         p.save(update_fields=["me", "updated_at"])
+        figures.changed(
+            pairs=[
+                (p.branch_id, d) for d in p.visits.filter(status=VisitStatus.PLANNED).values_list("due_on", flat=True)
+            ]
+        )
         p.visits.filter(status=VisitStatus.PLANNED).update(me=me, updated_at=timezone.now())
         audit.record(actor=actor, action="maintenance.plan_reassign", obj=p, before=before, after={"me": me.pk})
     return p
@@ -1122,6 +1131,12 @@ def plans_follow_owner(*, institution: Institution, moved_branch: bool, actor: A
             before = {"me": plan.me_id}
             plan.me_id = institution.me_id
             plan.save(update_fields=["me", "updated_at"])
+            figures.changed(
+                pairs=[
+                    (plan.branch_id, d)
+                    for d in plan.visits.filter(status=VisitStatus.PLANNED).values_list("due_on", flat=True)
+                ]
+            )
             plan.visits.filter(status=VisitStatus.PLANNED).update(me_id=institution.me_id, updated_at=timezone.now())
             audit.record(
                 actor=actor, action="maintenance.plan_reassign", obj=plan, before=before, after={"me": plan.me_id}

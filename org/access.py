@@ -305,6 +305,94 @@ def visible_batches(user: Any) -> QuerySet[Any]:
     return qs.filter(created_by=user)
 
 
+# --- Performance: tasks, evaluations, placement decisions, MEs ------------------------
+
+# Who reads performance (dashboards, targets, achievement) of the units in their scope.
+PERFORMANCE_READERS = (
+    Role.PUSAT,
+    Role.WILAYAH,
+    Role.DBA,
+    Role.PINCA,
+    Role.AUDITOR,
+    Role.ADMIN,
+    Role.MITRA,
+)
+TASK_READERS_EXCLUDED = (Role.AGEN, Role.KARYAWAN, Role.SALES, Role.MITRA)
+
+
+def visible_tasks(user: Any) -> QuerySet[Any]:
+    """Tasks of the branches in scope; an ME sees only the tasks given to them."""
+    from performance.models import Task
+
+    role = active_role(user)
+    if role is None or role in TASK_READERS_EXCLUDED:
+        return Task.objects.none()
+    qs = filter_owned_to_scope(Task.objects.all(), user)
+    if role == Role.ME:
+        qs = qs.filter(me=user)
+    return qs
+
+
+def get_task_for_user(user: Any, pk: Any, *, action: str | None = None) -> Any:
+    from performance.models import Task
+
+    try:
+        task = visible_tasks(user).select_related("branch", "me", "institution", "assigned_by").get(pk=int(pk))
+    except (Task.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404 from None
+    if action and not user.has_perm(action, task):
+        raise PermissionDenied
+    return task
+
+
+def visible_evaluations(user: Any) -> QuerySet[Any]:
+    """ME evaluations: the branch head who writes them, the levels above in scope
+    (the DBA reads them), the auditor; an ME reads their own."""
+    from performance.models import MeEvaluation
+
+    role = active_role(user)
+    if role is None or role in TASK_READERS_EXCLUDED:
+        return MeEvaluation.objects.none()
+    qs = filter_owned_to_scope(MeEvaluation.objects.all(), user)
+    if role == Role.ME:
+        qs = qs.filter(me=user)
+    return qs
+
+
+def current_branch_of(me: Any) -> OrgUnit | None:
+    """The branch an ME is placed at now (their open posting)."""
+    from org.models import Placement
+
+    placement = Placement.objects.filter(user=me, valid_to__isnull=True).select_related("branch").first()
+    return placement.branch if placement else None
+
+
+def visible_mes(user: Any) -> QuerySet[Any]:
+    """The MEs whose scorecards the user may open: placed now at a branch in
+    scope (an ME: only themselves)."""
+    from org.models import Placement, User
+
+    role = active_role(user)
+    if role is None or role in TASK_READERS_EXCLUDED:
+        return User.objects.none()
+    if role == Role.ME:
+        return User.objects.filter(pk=user.pk)
+    path = scope_path(user)
+    if path is None:
+        return User.objects.none()
+    placed = Placement.objects.filter(valid_to__isnull=True, branch__path__startswith=path)
+    return User.objects.filter(pk__in=placed.values("user_id"))
+
+
+def get_me_for_user(user: Any, pk: Any) -> Any:
+    from org.models import User
+
+    try:
+        return visible_mes(user).get(pk=int(pk))
+    except (User.DoesNotExist, TypeError, ValueError, OverflowError):
+        raise Http404 from None
+
+
 # --- Rules (actions) -------------------------------------------------------------------
 
 
@@ -429,6 +517,55 @@ rules.add_perm("sales.view", has_any_role & ~role_is(Role.AGEN))
 # Channel registries (agents, fleet, point reward, PMP): the branch head and above, in scope.
 rules.add_perm(
     "sales.manage_registry", object_in_scope & role_is(Role.PINCA, Role.DBA, Role.WILAYAH, Role.PUSAT, Role.ADMIN)
+)
+
+
+# Performance (DESIGN.md §2): targets are set top-down, each level for the one
+# below it (Pusat for Pusat and the Wilayah, a Wilayah for its areas, the DBA for
+# the area's branches, the branch head for the branch's MEs); only the branch head
+# gives tasks to and evaluates the branch's MEs; only the area's DBA places its
+# MEs (Wilayah/Pusat in exceptional cases, with a reason).
+@rules.predicate
+def sets_unit_target(user: User, unit: Any) -> bool:
+    if not isinstance(unit, OrgUnit) or not unit_in_scope(user, unit):
+        return False
+    role = active_role(user)
+    if unit.kind in (UnitKind.PUSAT, UnitKind.WILAYAH):
+        return role == Role.PUSAT
+    if unit.kind == UnitKind.AREA:
+        return role == Role.WILAYAH
+    if unit.kind == UnitKind.CABANG:
+        return role == Role.DBA
+    return False
+
+
+@rules.predicate
+def area_is_own(user: User, area: Any) -> bool:
+    a = active_assignment(user)
+    return a is not None and isinstance(area, OrgUnit) and area.kind == UnitKind.AREA and a.unit_id == area.pk
+
+
+@rules.predicate
+def is_own_record(user: User, obj: Any) -> bool:
+    return obj is not None and getattr(obj, "me_id", None) == user.pk
+
+
+rules.add_perm("performance.view", has_any_role & role_is(*PERFORMANCE_READERS))
+rules.add_perm("performance.view_unit", object_in_scope & role_is(*PERFORMANCE_READERS))
+rules.add_perm("performance.set_unit_target", sets_unit_target)
+rules.add_perm("performance.set_me_target", _own_branch_pinca)
+rules.add_perm("performance.manage_kpi", role_is(Role.PUSAT, Role.ADMIN))
+rules.add_perm("performance.assign_task", _own_branch_pinca)
+rules.add_perm("performance.view_task", object_in_scope & ~role_is(*TASK_READERS_EXCLUDED))
+rules.add_perm("performance.update_task", object_in_scope & (_own_branch_pinca | (_me & is_own_record)))
+rules.add_perm("performance.evaluate_me", _own_branch_pinca)
+rules.add_perm(
+    "performance.view_placement",
+    object_in_scope & role_is(Role.DBA, Role.WILAYAH, Role.PUSAT, Role.AUDITOR, Role.ADMIN),
+)
+rules.add_perm(
+    "performance.apply_placement",
+    (role_is(Role.DBA) & area_is_own) | (role_is(Role.WILAYAH, Role.PUSAT) & object_in_scope),
 )
 rules.add_perm("control.view_audit", role_is(Role.AUDITOR, Role.ADMIN))
 rules.add_perm("core.use_app", has_any_role)

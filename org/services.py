@@ -140,6 +140,9 @@ def _reown_records(moved: OrgUnit) -> dict[str, int]:
                 continue
             n += model._default_manager.filter(branch_id=b.pk).update(area_id=area.pk, region_id=area.parent_id)
         counts[label] = n
+    from core import figures
+
+    figures.changed(branches=[b.pk for b in branches])
     return counts
 
 

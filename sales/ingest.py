@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from activities.models import Lead
 from control import audit
+from core import figures
 from core.dates import in_range
 from core.notify import in_language
 from core.products import Product
@@ -728,6 +729,7 @@ def ingest(
                 out.corrected += 1
             ClosingRevision.objects.bulk_create(revisions)
         apply_summary(deltas)
+        figures.changed(pairs={(k[1], k[0]) for k in deltas})
         batch.inserted, batch.corrected, batch.unchanged = out.inserted, out.corrected, out.unchanged
         batch.error_rows = out.error_rows
         batch.report = out.problems[:5000]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "institutions",
     "activities",
     "sales",
+    "performance",
 ]
 
 MIDDLEWARE = [

@@ -48,6 +48,7 @@ urlpatterns = [
     path("lembaga/", include("institutions.urls")),
     path("aktivitas/", include("activities.urls")),
     path("penjualan/", include("sales.urls")),
+    path("kinerja/", include("performance.urls")),
     path("notifikasi/", core_views.notifications, name="notifications"),
     path("notifikasi/<int:pk>/baca/", core_views.notification_read, name="notification-read"),
     path("api/v1/", include(api_v1)),

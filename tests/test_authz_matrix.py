@@ -25,6 +25,8 @@ from institutions.tests.authz_api import PATCH_ENDPOINTS as INSTITUTION_API_PATC
 from institutions.tests.authz_imports import ENDPOINTS as INSTITUTION_IMPORTS
 from institutions.tests.authz_pages import ENDPOINTS as INSTITUTION_PAGES
 from org.models import OrgUnit, RoleAssignment, UnitKind
+from performance.tests.authz_api import ENDPOINTS as PERFORMANCE_API
+from performance.tests.authz_pages import ENDPOINTS as PERFORMANCE_PAGES
 from sales.tests.authz_api import ENDPOINTS as SALES_API
 from sales.tests.authz_pages import ENDPOINTS as SALES_PAGES
 from sales.tests.authz_registries import ENDPOINTS as SALES_REGISTRIES
@@ -96,6 +98,7 @@ ENDPOINTS: list[Endpoint] = [
 ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API + INSTITUTION_API_PATCH
 ENDPOINTS += ACTIVITY_WORK + ACTIVITY_LEADS + ACTIVITY_MAINTENANCE + ACTIVITY_API
 ENDPOINTS += SALES_PAGES + SALES_REGISTRIES + SALES_API
+ENDPOINTS += PERFORMANCE_PAGES + PERFORMANCE_API
 
 
 # The smallest valid PNG: an evidence file for the matrix's activity, stored in

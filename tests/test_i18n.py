@@ -12,7 +12,7 @@ from django.test import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
-APPS = ["core", "org", "control", "institutions", "activities", "sales", "templates", "sinergi"]
+APPS = ["core", "org", "control", "institutions", "activities", "sales", "performance", "templates", "sinergi"]
 
 
 def _po_entries() -> dict[str, str]:
