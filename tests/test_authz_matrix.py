@@ -27,6 +27,8 @@ from institutions.tests.authz_pages import ENDPOINTS as INSTITUTION_PAGES
 from org.models import OrgUnit, RoleAssignment, UnitKind
 from performance.tests.authz_api import ENDPOINTS as PERFORMANCE_API
 from performance.tests.authz_pages import ENDPOINTS as PERFORMANCE_PAGES
+from performance.tests.authz_pages_targets import ENDPOINTS as PERFORMANCE_TARGETS
+from performance.tests.authz_pages_work import ENDPOINTS as PERFORMANCE_WORK
 from sales.tests.authz_api import ENDPOINTS as SALES_API
 from sales.tests.authz_pages import ENDPOINTS as SALES_PAGES
 from sales.tests.authz_registries import ENDPOINTS as SALES_REGISTRIES
@@ -98,7 +100,7 @@ ENDPOINTS: list[Endpoint] = [
 ENDPOINTS += INSTITUTION_PAGES + INSTITUTION_IMPORTS + INSTITUTION_API + INSTITUTION_API_PATCH
 ENDPOINTS += ACTIVITY_WORK + ACTIVITY_LEADS + ACTIVITY_MAINTENANCE + ACTIVITY_API
 ENDPOINTS += SALES_PAGES + SALES_REGISTRIES + SALES_API
-ENDPOINTS += PERFORMANCE_PAGES + PERFORMANCE_API
+ENDPOINTS += PERFORMANCE_PAGES + PERFORMANCE_TARGETS + PERFORMANCE_WORK + PERFORMANCE_API
 
 
 # The smallest valid PNG: an evidence file for the matrix's activity, stored in
