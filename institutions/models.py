@@ -229,7 +229,11 @@ class StageChange(models.Model):
         verbose_name = _("perpindahan tahap")
         verbose_name_plural = _("perpindahan tahap")
         ordering = ["institution_id", "at", "id"]
-        indexes = [models.Index(fields=["institution", "at"], name="inst_stage_change_at")]
+        indexes = [
+            models.Index(fields=["institution", "at"], name="inst_stage_change_at"),
+            # Performance counts moves into a stage by date across institutions.
+            models.Index(fields=["at"], name="inst_stage_change_when"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.institution_id}: {self.from_stage} → {self.to_stage}"

@@ -139,7 +139,9 @@ def connect_signals() -> None:
 
 def _recompute(pairs: set[tuple[int, dt.date]], today: dt.date) -> int:
     """Recompute the facts of the given (branch, month) pairs: one pass per
-    source family over the months involved, for the branches involved."""
+    source family over the months involved, for the branches involved; then
+    the day facts of their regions for those months."""
+    from org.models import OrgUnit
     from performance.models import KpiFact, MeFact
 
     if not pairs:
@@ -188,12 +190,64 @@ def _recompute(pairs: set[tuple[int, dt.date]], today: dt.date) -> int:
                 merged[k].base += f.base
             else:
                 merged[k] = f
+        # The regions whose day facts change: where the branches are now, and where
+        # their facts said they were (a branch that moved to another region).
+        regions = set(
+            KpiFact.objects.filter(branch_id__in=ids, month__in=months).values_list("region_id", flat=True).distinct()
+        )
+        regions |= {f.region_id for f in facts}
+        regions |= set(
+            OrgUnit.objects.filter(pk__in=ids, parent__parent__isnull=False).values_list("parent__parent_id", flat=True)
+        )
         KpiFact.objects.filter(branch_id__in=ids, month__in=months).delete()
         MeFact.objects.filter(branch_id__in=ids, month__in=months).delete()
         KpiFact.objects.bulk_create(facts, batch_size=5000)
         MeFact.objects.bulk_create(list(merged.values()), batch_size=5000)
         written += len(facts) + len(merged)
+        written += _recompute_regions(sorted(regions), months, today)
     return written
+
+
+def _recompute_regions(regions: list[int], months: list[dt.date], today: dt.date) -> int:
+    """Recompute the day facts of the given regions in the given months."""
+    from performance.models import RegionDayFact
+
+    if not regions or not months:
+        return 0
+    wanted = set(months)
+    first, last = min(months), add_months(max(months), 1)
+    cells: dict[tuple[Any, ...], RegionDayFact] = {}
+    for r in compute(
+        ALL_CODES, start=first, end=last, as_of=today, by=("day", "region"), where={"region__in": regions}
+    ):
+        if month_start(r.key[0]) not in wanted:
+            continue
+        key = (r.key[0], r.key[1], r.kpi)
+        if key in cells:  # schemes and channels together
+            cells[key].value += r.value
+            cells[key].base += r.base
+        else:
+            cells[key] = RegionDayFact(day=r.key[0], region_id=r.key[1], kpi=r.kpi, value=r.value, base=r.base)
+    rows = list(cells.values())
+    stale = RegionDayFact.objects.filter(region_id__in=regions, day__gte=first, day__lt=last)
+    if len(wanted) < len({*(add_months(first, i) for i in range(_months_between(first, last)))}):
+        stale = stale.filter(_month_q(wanted))
+    stale.delete()
+    RegionDayFact.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def _months_between(first: dt.date, end: dt.date) -> int:
+    return (end.year - first.year) * 12 + end.month - first.month
+
+
+def _month_q(months: set[dt.date]) -> Any:
+    from django.db.models import Q
+
+    q = Q()
+    for m in months:
+        q |= Q(day__gte=m, day__lt=add_months(m, 1))
+    return q
 
 
 def settle(today: dt.date | None = None) -> int:
@@ -279,6 +333,16 @@ def differences(limit: int = 20, today: dt.date | None = None) -> list[dict[str,
         (f.month, f.branch_id, f.kpi, f.scheme, f.channel): (f.value, f.base)
         for f in KpiFact.objects.only("month", "branch_id", "kpi", "scheme", "channel", "value", "base")
     }
+    from performance.models import RegionDayFact
+
+    for r in compute(
+        ALL_CODES, start=month_start(first), end=add_months(month_start(today), 1), as_of=today, by=("day", "region")
+    ):
+        key = ("day", r.key[0], r.key[1], r.kpi)
+        value, base = recount.get(key, (Decimal(0), 0))
+        recount[key] = (value + r.value, base + r.base)
+    for f in RegionDayFact.objects.only("day", "region_id", "kpi", "value", "base"):
+        kept[("day", f.day, f.region_id, f.kpi)] = (f.value, f.base)
     out = []
     for key in sorted(set(recount) | set(kept), key=str):
         if recount.get(key) != kept.get(key):

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum, Value
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils.translation import gettext_lazy as _
 
 
@@ -200,12 +200,18 @@ def _apply(qs: Any, fields: dict[str, str], where: dict[str, Any]) -> Any:
 
 
 def _values(qs: Any, fields: dict[str, str], by: tuple[str, ...], month_of: Any) -> tuple[Any, list[str]]:
+    """Group by the logical dimensions; ``month`` and ``day`` are the Jakarta month / date of the row's date."""
     names = []
     annotations = {}
     for dim in by:
         if dim == "month":
             annotations["g_month"] = month_of
             names.append("g_month")
+        elif dim == "day":
+            date_field = month_of.source_expressions[0].name
+            is_instant = getattr(month_of, "tzinfo", None) is not None
+            annotations["g_day"] = TruncDate(date_field, tzinfo=jakarta()) if is_instant else F(date_field)
+            names.append("g_day")
         else:
             annotations[f"g_{dim}"] = F(fields[dim])
             names.append(f"g_{dim}")

@@ -116,6 +116,27 @@ class KpiFact(models.Model):
         return f"{self.month} {self.branch_id} {self.kpi} {self.scheme}/{self.channel}: {self.value}"
 
 
+class RegionDayFact(models.Model):
+    """One KPI's value for one region on one day (all schemes and channels
+    together): what the Pusat dashboard reads, so that any period and any as-of
+    date sums a few thousand rows. Recomputed with the branch facts of the region."""
+
+    day = models.DateField()
+    region = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    kpi = models.CharField(max_length=32, choices=KPI_CHOICES)
+    value = models.DecimalField(max_digits=28, decimal_places=0, default=0)
+    base = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region", "day", "kpi"], name="perf_regionday_key"),
+        ]
+        indexes = [models.Index(fields=["day", "kpi"], name="perf_regionday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.region_id} {self.kpi}: {self.value}"
+
+
 class MeFact(models.Model):
     """One KPI's value for one ME (in the branch that owned the records) in one month."""
 
