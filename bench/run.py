@@ -10,7 +10,8 @@ connection; the table of p50/p95 and the ratio ORM/SQL is printed and
 written into docs/PERFORMANCE.md between the ``bench:org`` markers. Then
 ``bench/registry.py`` measures the institution registry and
 ``bench/activities.py`` the ME's day and the branch calendar, and
-``bench/sales.py`` closings ingestion and the attribution page (their own sections).
+``bench/sales.py`` closings ingestion and the attribution page, and
+``bench/performance.py`` the Pusat and Area dashboards (their own sections).
 
 The ORM side is what a page pays after its request has resolved the user's
 active role (cached on the user object): building the query, the round trip,
@@ -381,6 +382,8 @@ def main() -> None:
     activities_bench().main()
     # Then closings: batch ingestion and the branch attribution page: bench/sales.py.
     activities_bench("sales").main()
+    # Then the dashboards (Pusat and Area): bench/performance.py.
+    activities_bench("performance").main()
 
 
 def activities_bench(name: str = "activities") -> Any:

@@ -14,7 +14,14 @@ from tqdm import tqdm
 from org.models import OrgUnit
 
 # Each module adds its loader here; they run in this order.
-LOADERS = ["org.demo.load", "institutions.demo.load", "activities.demo.load", "sales.demo.load"]
+# The performance loader is last: it rebuilds the monthly facts from what the others wrote.
+LOADERS = [
+    "org.demo.load",
+    "institutions.demo.load",
+    "activities.demo.load",
+    "sales.demo.load",
+    "performance.demo.load",
+]
 
 
 class Command(BaseCommand):
@@ -35,11 +42,17 @@ class Command(BaseCommand):
             from activities.models import Activity
             from institutions.models import Institution
             from org.models import User
+            from performance.models import Target
             from sales.models import Closing
 
             # A database of real data is never touched; a demo database from an
             # earlier version gets what later modules add (the loaders are idempotent).
-            complete = Institution.objects.exists() and Activity.objects.exists() and Closing.objects.exists()
+            complete = (
+                Institution.objects.exists()
+                and Activity.objects.exists()
+                and Closing.objects.exists()
+                and Target.objects.exists()
+            )
             if not User.objects.filter(is_demo=True).exists() or complete:
                 self.stdout.write("Database already has data; demo data not loaded.")
                 return
