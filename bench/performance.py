@@ -101,7 +101,7 @@ def closings_sql(unit: OrgUnit, period: Period, as_of: dt.date) -> tuple[float, 
             (period.start, as_of + dt.timedelta(days=1)),
             (period.previous_year().start, last_as_of + dt.timedelta(days=1)),
         ):
-            params = [start, end] if unit.kind == UnitKind.PUSAT else [unit.pk, start, end]
+            params: list[Any] = [start, end] if unit.kind == UnitKind.PUSAT else [unit.pk, start, end]
             cursor.execute(CLOSINGS_SQL[unit.kind], params)  # type: ignore[index]
             rows.append(cursor.fetchall())
     return (time.perf_counter_ns() - t) / 1e6, rows[0]

@@ -152,16 +152,16 @@ def _fact_sums(
     if by == "region" and not where and not me:
         # Pusat: the regions' day facts answer any period and any as-of date.
         last = min(period.end, as_of + dt.timedelta(days=1))
-        qs = RegionDayFact.objects.filter(day__gte=period.start, day__lt=last, kpi__in=list(codes))
-        for r in qs.values("region_id", "kpi").annotate(v=Sum("value"), b=Sum("base")).order_by():
+        day_facts = RegionDayFact.objects.filter(day__gte=period.start, day__lt=last, kpi__in=list(codes))
+        for r in day_facts.values("region_id", "kpi").annotate(v=Sum("value"), b=Sum("base")).order_by():
             cell = out[(r["region_id"], r["kpi"])]
             cell[0] += r["v"] or 0
             cell[1] += r["b"] or 0
         return {k: (v[0], v[1]) for k, v in out.items()}
     first, fact_end, live_from = _ranges(period, as_of)
     if first < fact_end:
-        model = MeFact if me else KpiFact
-        qs = model.objects.filter(month__gte=first, month__lt=fact_end, kpi__in=list(codes), **where)
+        model: Any = MeFact if me else KpiFact
+        qs: Any = model.objects.filter(month__gte=first, month__lt=fact_end, kpi__in=list(codes), **where)
         group = f"{by}_id" if by else None
         names = [group, "kpi"] if group else ["kpi"]
         for r in qs.values(*names).annotate(v=Sum("value"), b=Sum("base")).order_by():
@@ -170,10 +170,12 @@ def _fact_sums(
             cell[1] += r["b"] or 0
     if live_from is not None:
         live_where = {k.removesuffix("_id"): v for k, v in where.items()}
-        for r in compute(codes, start=live_from, end=period.end, as_of=as_of, by=(by,) if by else (), where=live_where):
-            cell = out[(r.key[0] if by else None, r.kpi)]
-            cell[0] += r.value
-            cell[1] += r.base
+        for row in compute(
+            codes, start=live_from, end=period.end, as_of=as_of, by=(by,) if by else (), where=live_where
+        ):
+            cell = out[(row.key[0] if by else None, row.kpi)]
+            cell[0] += row.value
+            cell[1] += row.base
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
@@ -239,7 +241,7 @@ def for_unit(unit: OrgUnit, period: Period, as_of: dt.date | None = None, codes:
     if child_kind is None:
         raise ValueError(f"no achievement for a {kind}")
     by = LEVEL_COLUMN[child_kind]
-    where = {} if kind == UnitKind.PUSAT else {f"{LEVEL_COLUMN[kind]}_id": unit.pk}
+    where = {} if kind == UnitKind.PUSAT else {f"{LEVEL_COLUMN[UnitKind(kind)]}_id": unit.pk}
     children = list(OrgUnit.objects.filter(parent=unit, kind=child_kind, is_active=True).order_by("code"))
     lines = {c.pk: _empty_line(c, codes) for c in children}
     _fill(lines, _fact_sums(period=period, as_of=as_of, codes=codes, by=by, where=where), last=False)

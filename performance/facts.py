@@ -196,9 +196,9 @@ def _recompute(pairs: set[tuple[int, dt.date]], today: dt.date) -> int:
             KpiFact.objects.filter(branch_id__in=ids, month__in=months).values_list("region_id", flat=True).distinct()
         )
         regions |= {f.region_id for f in facts}
-        regions |= set(
-            OrgUnit.objects.filter(pk__in=ids, parent__parent__isnull=False).values_list("parent__parent_id", flat=True)
-        )
+        regions |= {
+            r for r in OrgUnit.objects.filter(pk__in=ids).values_list("parent__parent_id", flat=True) if r is not None
+        }
         KpiFact.objects.filter(branch_id__in=ids, month__in=months).delete()
         MeFact.objects.filter(branch_id__in=ids, month__in=months).delete()
         KpiFact.objects.bulk_create(facts, batch_size=5000)
@@ -329,7 +329,7 @@ def differences(limit: int = 20, today: dt.date | None = None) -> list[dict[str,
         ALL_CODES, start=month_start(first), end=add_months(month_start(today), 1), as_of=today, by=("month", "branch")
     ):
         recount[(r.key[0], r.key[1], r.kpi, r.scheme, r.channel)] = (r.value, r.base)
-    kept = {
+    kept: dict[tuple[Any, ...], tuple[Decimal, int]] = {
         (f.month, f.branch_id, f.kpi, f.scheme, f.channel): (f.value, f.base)
         for f in KpiFact.objects.only("month", "branch_id", "kpi", "scheme", "channel", "value", "base")
     }

@@ -331,8 +331,8 @@ def _closing(spec: _Spec, start: dt.date, end: dt.date, as_of: dt.date) -> Itera
         split: list[str] = []
     else:
         fields = {"branch": "branch_id", "area": "area_id", "region": "region_id"}
-        qs = ClosingSummary.objects.filter(day__gte=start, day__lt=last)
-        qs = _apply(qs, fields, spec.where)
+        summary: Any = ClosingSummary.objects.filter(day__gte=start, day__lt=last)
+        qs = _apply(summary, fields, spec.where)
         qs, names = _values(qs, fields, spec.by, TruncMonth("day"))
         split = ["scheme", "channel"]
         rows = (
