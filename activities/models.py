@@ -271,6 +271,8 @@ class MaintenanceVisit(OwnedByBranch):
         indexes = [
             models.Index(fields=["me", "status", "due_on"], name="act_visit_me_due"),
             models.Index(fields=["branch", "status", "due_on"], name="act_visit_branch_due"),
+            # Dashboards count overdue visits across a whole region or the country.
+            models.Index(fields=["overdue_on"], condition=Q(status="PLANNED"), name="act_visit_planned_overdue"),
         ]
 
     def __str__(self) -> str:
@@ -345,6 +347,12 @@ class Lead(OwnedByBranch):
             models.Index(fields=["me", "status"], name="lead_me_status"),
             models.Index(fields=["assigned_to", "status"], name="lead_assignee_status"),
             models.Index(fields=["institution", "status"], name="lead_inst_status"),
+            # Dashboards count open leads past their follow-up date across a region or the country.
+            models.Index(
+                fields=["due_on"],
+                condition=Q(status__in=["BARU", "DIHUBUNGI", "TERTARIK"]),
+                name="lead_open_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -149,6 +149,10 @@ class Institution(TimeStampedModel):
         # the index in order instead of sorting (measured in docs/PERFORMANCE.md).
         indexes = [
             models.Index(fields=["-score", "id"], name="inst_live_score", condition=~Q(status="DIGABUNG")),
+            # The pipeline funnel of a dashboard: live institutions per stage (index-only).
+            models.Index(
+                fields=["stage", "region", "area", "branch"], name="inst_live_stage", condition=~Q(status="DIGABUNG")
+            ),
             models.Index(
                 fields=["branch", "-score", "id"], name="inst_live_branch_score", condition=~Q(status="DIGABUNG")
             ),

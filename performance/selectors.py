@@ -73,7 +73,8 @@ def funnel(unit: OrgUnit | None, *, me: User | None = None) -> list[dict[str, An
     qs = Institution.objects.exclude(status=InstitutionStatus.DIGABUNG).filter(**_unit_filter(unit))
     if me is not None:
         qs = qs.filter(me=me)
-    counts = {r["stage"]: r["n"] for r in qs.values("stage").annotate(n=Count("id")).order_by()}
+    # COUNT(stage), not COUNT(id): the partial index on stage answers it alone (index-only scan).
+    counts = {r["stage"]: r["n"] for r in qs.values("stage").annotate(n=Count("stage")).order_by()}
     return [{"stage": s, "label": s.label, "count": counts.get(s.value, 0)} for s in Stage]
 
 
