@@ -367,3 +367,45 @@ def test_an_me_can_move_only_their_own_cards_on_the_board(client_for: Any, get_u
     other_me = get_user("me.c080101.2")
     others = client_for("me.c080101.1").get(f"/aktivitas/cabang/{branch.pk}/pipeline/?me={other_me.pk}")
     assert others.status_code == 200 and "/tahap/" not in others.content.decode()
+
+
+def _tasks(pinca: Any, me: Any, n: int, *, late: int = 0) -> list[Any]:
+    from performance.models import Task
+    from performance.services import task_assign
+
+    tasks = [
+        task_assign(actor=pinca, me=me, objective=f"Tugas {i}", due_on=timezone.localdate() + timedelta(days=2))
+        for i in range(n)
+    ]
+    for t in tasks[:late]:
+        Task.objects.filter(pk=t.pk).update(
+            due_on=timezone.localdate() - timedelta(days=2), objective="Tugas terlambat"
+        )
+    return tasks
+
+
+def test_today_lists_open_tasks_overdue_first(client_for: Any, get_user: Any) -> None:
+    me, pinca = get_user("me.c080101.1"), get_user("pinca.c080101")
+    on_time, late = _tasks(pinca, me, 2, late=0)
+    from performance.models import Task
+
+    Task.objects.filter(pk=late.pk).update(due_on=timezone.localdate() - timedelta(days=2), objective="Kirim proposal")
+    other = _tasks(pinca, get_user("me.c080101.2"), 1)[0]
+    body = client_for("me.c080101.1").get("/aktivitas/hari-ini/").content.decode()
+    assert 'id="tasks"' in body and "Terlambat" in body
+    assert f"/kinerja/tugas/{late.pk}/" in body and f"/kinerja/tugas/{on_time.pk}/" in body
+    assert body.index("Kirim proposal") < body.index(on_time.objective)
+    assert f"/kinerja/tugas/{other.pk}/" not in body
+
+
+def test_today_query_count_does_not_grow_with_tasks(client_for: Any, get_user: Any) -> None:
+    me, pinca = get_user("me.c080101.1"), get_user("pinca.c080101")
+    c = client_for("me.c080101.1")
+    _tasks(pinca, me, 1)
+    c.get("/aktivitas/hari-ini/")
+    with CaptureQueriesContext(connection) as few:
+        c.get("/aktivitas/hari-ini/")
+    _tasks(pinca, me, 10, late=5)
+    with CaptureQueriesContext(connection) as many:
+        c.get("/aktivitas/hari-ini/")
+    assert len(many) == len(few)

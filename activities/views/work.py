@@ -93,8 +93,26 @@ def today(request: HttpRequest) -> HttpResponse:
             "can_log": request.user.has_perm("activities.create"),
             "role": role,
             "user_branch_id": getattr(_own_branch(request.user), "pk", None),
+            "tasks": _open_tasks(request.user) if role == Role.ME else None,
         },
     )
+
+
+TASKS_ON_TODAY = 20
+
+
+def _open_tasks(user: Any) -> list[Any]:
+    """The ME's open tasks from the branch head, overdue first (one query)."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from performance.models import OPEN_TASK_STATUSES
+    from performance.selectors import tasks_for
+
+    late = When(status__in=list(OPEN_TASK_STATUSES), due_on__lt=timezone.localdate(), then=Value(0))
+    qs = tasks_for(user, me=user, open_only=True).annotate(
+        late=Case(late, default=Value(1), output_field=IntegerField())
+    )
+    return list(qs.order_by("late", "due_on", "id")[:TASKS_ON_TODAY])
 
 
 # --- The activity form ----------------------------------------------------------------------
