@@ -409,3 +409,22 @@ def test_today_query_count_does_not_grow_with_tasks(client_for: Any, get_user: A
     with CaptureQueriesContext(connection) as many:
         c.get("/aktivitas/hari-ini/")
     assert len(many) == len(few)
+
+
+def test_branch_day_lists_the_branch_overdue_tasks(client_for: Any, get_user: Any) -> None:
+    me, pinca = get_user("me.c080101.1"), get_user("pinca.c080101")
+    on_time, late = _tasks(pinca, me, 2, late=0)
+    from performance.models import Task
+
+    Task.objects.filter(pk=late.pk).update(due_on=timezone.localdate() - timedelta(days=3), objective="Tagih MoU")
+    c = client_for("pinca.c080101")
+    url = f"/aktivitas/cabang/{_inst(me).branch_id}/harian/"
+    body = c.get(url).content.decode()
+    assert 'id="h-overdue-tasks"' in body and f"/kinerja/tugas/{late.pk}/" in body and "Tagih MoU" in body
+    assert f"/kinerja/tugas/{on_time.pk}/" not in body  # not late yet
+    with CaptureQueriesContext(connection) as few:
+        c.get(url)
+    _tasks(pinca, me, 6, late=6)
+    with CaptureQueriesContext(connection) as many:
+        c.get(url)
+    assert len(many) == len(few)

@@ -120,12 +120,16 @@ def branch_day(request: HttpRequest, unit_pk: int) -> HttpResponse:
     branch = _branch(request.user, unit_pk, "activities.monitor")
     day = _date(request.GET.get("tanggal"), timezone.localdate())
     data = selectors.branch_day(request.user, branch, day)
+    from performance.selectors import overdue_tasks
+
     return render(
         request,
         "activities/branch_day.html",
         {
             "branch": branch,
             "d": data,
+            # The branch's ME tasks past their due date (pembagian tugas), as the ME sees them on "Hari ini".
+            "overdue_tasks": list(overdue_tasks(request.user, branch=branch)[:50]),
             "is_today": day == timezone.localdate(),
             "prev_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
