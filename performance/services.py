@@ -177,6 +177,8 @@ def _sum_messages(kpi: str, period: Period, parents: set[OrgUnit]) -> tuple[list
                     % {"unit": parent.name, "kpi": k.label, "period": period.code}
                 )
             continue
+        if not n:  # nothing split below it yet: the level below has yet to set its targets
+            continue
         if total != own.value:
             text = _(
                 "Jumlah target di bawah %(unit)s untuk %(kpi)s (%(sum)s) tidak sama dengan targetnya (%(target)s)."
@@ -205,21 +207,28 @@ def targets_set(*, actor: Any, kpi: str, period: Period, rows: Sequence[TargetRo
         if key in seen:
             raise DomainError(_("Target yang sama diisi dua kali."), field="value")
         seen.add(key)
-        lookup = {"kpi": kpi, "period_kind": period.kind, "period_start": period.start, "unit": row.unit}
+        lookup = {"kpi": kpi, "period_kind": period.kind, "period_start": period.start}
         if row.me is None:
-            current = Target.objects.select_for_update().filter(**lookup, me__isnull=True).first()
+            current = Target.objects.select_for_update().filter(**lookup, unit=row.unit, me__isnull=True).first()
         else:
+            # An ME has one target per KPI and period (perf_target_me_once), whatever the
+            # branch: a target set at the ME's previous branch moves with them.
             current = Target.objects.select_for_update().filter(**lookup, me=row.me).first()
-        before = current.value if current else None
+        if current is not None and current.unit_id != row.unit.pk:
+            parents.add(current.unit)  # the branch the ME's target leaves
+            before = None
+        else:
+            before = current.value if current else None
         if row.value is None:
-            if current is not None:
+            if current is not None and before is not None:
                 current.delete()
         elif current is None:
-            Target.objects.create(**lookup, me=row.me, value=row.value, set_by=actor)
-        elif current.value != row.value:
+            Target.objects.create(**lookup, unit=row.unit, me=row.me, value=row.value, set_by=actor)
+        elif current.value != row.value or current.unit_id != row.unit.pk:
             current.value = row.value
+            current.unit = row.unit
             current.set_by = actor
-            current.save(update_fields=["value", "set_by", "updated_at"])
+            current.save(update_fields=["value", "unit", "set_by", "updated_at"])
         if before != row.value:
             changes.append(
                 {"unit": row.unit.code, "me": row.me.username if row.me else None, "before": before, "after": row.value}
@@ -227,8 +236,6 @@ def targets_set(*, actor: Any, kpi: str, period: Period, rows: Sequence[TargetRo
         parent = _parent_of(row)
         if parent is not None:
             parents.add(parent)
-        if row.me is None and row.unit.kind != UnitKind.PUSAT:
-            pass
     refusals, warnings = _sum_messages(kpi, period, parents)
     if refusals:
         raise DomainError(" ".join(refusals), field="value", code="sum")
@@ -245,6 +252,119 @@ def targets_set(*, actor: Any, kpi: str, period: Period, rows: Sequence[TargetRo
             after={"changes": changes, "note": note},
         )
     return warnings
+
+
+@dataclass
+class ImportOutcome:
+    """What a targets import did: per-line errors (nothing written when any),
+    or the number of targets changed and left as they were, with the warnings."""
+
+    errors: list[tuple[int, str]]
+    warnings: list[str]
+    changed: int = 0
+    unchanged: int = 0
+
+
+_SETTABLE_KINDS = (UnitKind.PUSAT, UnitKind.WILAYAH, UnitKind.AREA, UnitKind.CABANG)
+
+
+def targets_import(*, actor: Any, rows: Sequence[Any]) -> ImportOutcome:
+    """Apply an uploaded targets file, all or nothing. ``rows`` carry ``number``
+    (the spreadsheet line), ``kpi``, ``period``, ``unit_code``, ``me_username``
+    and ``value`` as read. Every row is checked first (unknown KPI, period, unit
+    or ME, not a number, outside the actor's scope or authority: an error with
+    its line); with any error nothing is written. Otherwise the changed targets
+    are written per (KPI, period) through :func:`targets_set` in one
+    transaction, and a sum refusal undoes them all. A row the actor may not set
+    whose value is already the stored one (an export read back) is left alone."""
+    from org.access import visible_units
+    from org.models import Placement
+    from performance.periods import parse_period
+
+    errors: list[tuple[int, str]] = []
+    codes = {r.unit_code for r in rows if r.unit_code}
+    units = {u.code: u for u in visible_units(actor).filter(code__in=codes, kind__in=_SETTABLE_KINDS)} if codes else {}
+    names = {r.me_username for r in rows if r.me_username}
+    mes = {u.username: u for u in User.objects.filter(username__in=names)} if names else {}
+    placed = dict(
+        Placement.objects.filter(user__in=list(mes.values()), valid_to__isnull=True).values_list("user_id", "branch_id")
+    )
+    resolved: list[tuple[int, str, Period, TargetRow]] = []
+    seen: dict[tuple[str, str, int, int | None], int] = {}
+    for r in rows:
+        problems: list[str] = []
+        kpi = r.kpi if r.kpi in KPI_BY_CODE else None
+        if kpi is None:
+            problems.append(_("KPI “%(kpi)s” tidak dikenal.") % {"kpi": r.kpi})
+        period = parse_period(r.period)
+        if period is None or not in_range(period.start):
+            problems.append(
+                _("Periode “%(period)s” tidak dikenal (tulis 2026-11, 2026-Q4, atau 2026).") % {"period": r.period}
+            )
+        unit = units.get(r.unit_code)
+        if unit is None:
+            problems.append(_("Unit “%(code)s” tidak dikenal atau di luar cakupan Anda.") % {"code": r.unit_code})
+        me = None
+        if r.me_username:
+            me = mes.get(r.me_username)
+            if me is None:
+                problems.append(_("ME “%(me)s” tidak dikenal.") % {"me": r.me_username})
+            elif unit is not None and placed.get(me.pk) != unit.pk:
+                problems.append(
+                    _("ME “%(me)s” tidak ditempatkan di %(unit)s.") % {"me": r.me_username, "unit": unit.code}
+                )
+        value = None
+        if kpi is not None:
+            try:
+                value = parse_value(r.value, kpi=kpi)
+            except DomainError as exc:
+                problems.append(str(exc.message))
+            else:
+                if value is None:
+                    problems.append(_("Nilai target kosong."))
+        if not problems and kpi and period and unit:
+            key = (kpi, period.code, unit.pk, me.pk if me else None)
+            if key in seen:
+                problems.append(_("Target yang sama sudah ada di baris %(line)d.") % {"line": seen[key]})
+            seen[key] = r.number
+        if problems:
+            errors.extend((r.number, p) for p in problems)
+        else:
+            assert kpi and period and unit
+            resolved.append((r.number, kpi, period, TargetRow(unit=unit, me=me, value=value)))
+    if errors:
+        return ImportOutcome(errors=errors, warnings=[])
+    # What is stored now, for the (KPI, period) pairs of the file.
+    stored: dict[tuple[str, str, int, int | None], Decimal] = {}
+    for kpi, period in {(k, p) for _n, k, p, _r in resolved}:
+        for t in Target.objects.filter(kpi=kpi, period_kind=period.kind, period_start=period.start):
+            stored[(kpi, period.code, t.unit_id if t.me_id is None else -1, t.me_id)] = t.value
+    groups: dict[tuple[str, Period], list[TargetRow]] = defaultdict(list)
+    unchanged = 0
+    for number, kpi, period, row in resolved:
+        key = (kpi, period.code, row.unit.pk if row.me is None else -1, row.me.pk if row.me else None)
+        same = stored.get(key) == row.value
+        if row.me is not None:
+            allowed = actor is None or actor.has_perm("performance.set_me_target", row.unit)
+        else:
+            allowed = actor is None or actor.has_perm("performance.set_unit_target", row.unit)
+        if not allowed and not same:
+            errors.append((number, _("Anda tidak berwenang menetapkan target ini.")))
+        elif same:
+            unchanged += 1
+        else:
+            groups[(kpi, period)].append(row)
+    if errors:
+        return ImportOutcome(errors=errors, warnings=[])
+    warnings: list[str] = []
+    changed = sum(len(g) for g in groups.values())
+    try:
+        with transaction.atomic():
+            for (kpi, period), group in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1].start)):
+                warnings += targets_set(actor=actor, kpi=kpi, period=period, rows=group, note=_("impor .xlsx"))
+    except DomainError as exc:
+        return ImportOutcome(errors=[(0, str(exc.message))], warnings=[])
+    return ImportOutcome(errors=[], warnings=warnings, changed=changed, unchanged=unchanged)
 
 
 # --- Tasks --------------------------------------------------------------------------
