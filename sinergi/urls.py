@@ -9,6 +9,7 @@ from core import views as core_views
 from institutions import api as institutions_api
 from org import api as org_api
 from org.views import auth as auth_views_local
+from performance import api as performance_api
 from sales import api as sales_api
 
 router = DefaultRouter(trailing_slash=True)
@@ -25,6 +26,10 @@ router.register("corporate-agents", sales_api.CorporateAgentViewSet, basename="c
 router.register("fleet-schemes", sales_api.FleetSchemeViewSet, basename="fleet-scheme")
 router.register("point-rewards", sales_api.PointRewardViewSet, basename="point-reward")
 router.register("pmp-facilities", sales_api.PmpFacilityViewSet, basename="pmp-facility")
+router.register("targets", performance_api.TargetViewSet, basename="target")
+router.register("placements", performance_api.PlacementViewSet, basename="placement")
+router.register("tasks", performance_api.TaskViewSet, basename="task")
+router.register("evaluations", performance_api.EvaluationViewSet, basename="evaluation")
 
 api_v1 = [
     path("auth/token/", org_api.TokenView.as_view(), name="api-token"),
@@ -32,6 +37,7 @@ api_v1 = [
     # Before the router: "batch" is not a closing id. Core systems call it with or without the slash.
     path("closings/batch/", sales_api.ClosingBatchView.as_view(), name="closing-batch"),
     path("closings/batch", sales_api.ClosingBatchNoSlashView.as_view(), name="closing-batch-noslash"),
+    path("achievement/", performance_api.AchievementView.as_view(), name="achievement"),
     *router.urls,
 ]
 
