@@ -20,6 +20,7 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py demo_data --scale small --if-empty
 	DEBUG=1 $(PY) manage.py activities_daily
+	DEBUG=1 $(PY) manage.py performance_daily
 	@DEBUG=1 $(PY) manage.py demo_users --table
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -728,6 +728,8 @@ def generate_visits(plan: MaintenancePlan, *, today: date | None = None) -> int:
         if d not in have
     ]
     MaintenanceVisit.objects.bulk_create(new, ignore_conflicts=True)
+    # A plan starting in the past creates visits already due (and overdue) in earlier months.
+    figures.changed(pairs=[(plan.branch_id, v.due_on) for v in new])
     return len(new)
 
 

@@ -294,9 +294,16 @@ def rebuild(*, first: dt.date | None = None, today: dt.date | None = None) -> in
     return written
 
 
+# The longest grace a maintenance plan allows: a visit due that long ago can turn
+# overdue today, by the calendar alone.
+MAX_GRACE_DAYS = 60
+
+
 def refresh_recent(today: dt.date | None = None) -> int:
+    """Recompute every month in which a planned visit may have turned overdue
+    since yesterday (the longest grace back), up to this month."""
     today = today or timezone.localdate()
-    return rebuild(first=add_months(month_start(today), -1), today=today)
+    return rebuild(first=month_start(today - dt.timedelta(days=MAX_GRACE_DAYS + 1)), today=today)
 
 
 def _earliest() -> dt.date | None:

@@ -92,11 +92,6 @@ def test_visit_done_marks_earlier_missed() -> None:
     exact()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="activities.services.generate_visits bulk-creates visits without core.figures.changed: "
-    "a plan starting in the past creates overdue visits whose months stay stale",
-)
 def test_plan_with_past_visits_marks_their_months() -> None:
     today = timezone.localdate()
     inst = af.institution_for(stage=Stage.EKSEKUSI)
@@ -171,11 +166,6 @@ def test_check_command_exit_status() -> None:
         call_command("performance_facts", check=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="facts.refresh_recent recomputes only this and last month, but a planned visit's grace may "
-    "be up to 60 days: a visit due late in an older month turns overdue later and its month stays stale",
-)
 def test_daily_refresh_catches_visits_overdue_after_a_long_grace() -> None:
     today = timezone.localdate()
     inst = af.institution_for(stage=Stage.EKSEKUSI)
