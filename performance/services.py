@@ -370,6 +370,14 @@ def targets_import(*, actor: Any, rows: Sequence[Any]) -> ImportOutcome:
 # --- Tasks --------------------------------------------------------------------------
 
 
+def _area_region(branch: OrgUnit) -> tuple[int, int]:
+    """The ids of a branch's area and region (a branch always sits under both)."""
+    area = branch.parent
+    if area is None or area.parent_id is None:
+        raise DomainError(_("Cabang ini belum berada di bawah Kantor Area dan Wilayah."), field="branch")
+    return area.pk, area.parent_id
+
+
 def _me_branch(me: User) -> OrgUnit:
     branch = current_branch_of(me)
     if branch is None:
@@ -401,10 +409,11 @@ def task_assign(
         raise DomainError(_("KPI tidak dikenal."), field="kpi")
     if institution is not None and institution.branch_id != branch.pk:
         raise DomainError(_("Lembaga harus milik cabang ini."), field="institution")
+    area_id, region_id = _area_region(branch)
     task = Task.objects.create(
         branch=branch,
-        area_id=branch.parent_id,
-        region_id=branch.parent.parent_id if branch.parent else None,
+        area_id=area_id,
+        region_id=region_id,
         me=me,
         institution=institution,
         objective=objective,
@@ -493,8 +502,7 @@ def evaluation_save(*, actor: Any, me: User, period: Period, rating: Any, notes:
     if current is None:
         current = MeEvaluation(me=me, period_kind=period.kind, period_start=period.start)
     current.branch = branch
-    current.area_id = branch.parent_id
-    current.region_id = branch.parent.parent_id if branch.parent else None
+    current.area_id, current.region_id = _area_region(branch)
     current.rating = rating
     current.notes = notes
     current.evaluated_by = actor
