@@ -227,16 +227,24 @@ def _targets(period: Period, codes: Sequence[str], *, units: Sequence[int] = (),
     return out
 
 
-def for_unit(unit: OrgUnit, period: Period, as_of: dt.date | None = None, codes: Sequence[str] = ALL) -> Achievement:
+def for_unit(
+    unit: OrgUnit,
+    period: Period,
+    as_of: dt.date | None = None,
+    codes: Sequence[str] = ALL,
+    *,
+    last_year: bool = True,
+) -> Achievement:
     """The unit's own figures and one line per child unit (a branch: per ME, plus
-    what no ME initiated), with targets, last year and ranks."""
+    what no ME initiated), with targets, last year (unless ``last_year`` is
+    false: a ranking needs only this period) and ranks."""
     facts.settle()
     as_of = effective_as_of(period, as_of)
     last_period = period.previous_year()
     last_as_of = _year_before(as_of)
     kind = unit.kind
     if kind == UnitKind.CABANG:
-        return _branch(unit, period, as_of, last_period, last_as_of, codes)
+        return _branch(unit, period, as_of, last_period, last_as_of, codes, last_year=last_year)
     child_kind = CHILD_KIND.get(kind)  # type: ignore[call-overload]
     if child_kind is None:
         raise ValueError(f"no achievement for a {kind}")
@@ -245,7 +253,8 @@ def for_unit(unit: OrgUnit, period: Period, as_of: dt.date | None = None, codes:
     children = list(OrgUnit.objects.filter(parent=unit, kind=child_kind, is_active=True).order_by("code"))
     lines = {c.pk: _empty_line(c, codes) for c in children}
     _fill(lines, _fact_sums(period=period, as_of=as_of, codes=codes, by=by, where=where), last=False)
-    _fill(lines, _fact_sums(period=last_period, as_of=last_as_of, codes=codes, by=by, where=where), last=True)
+    if last_year:
+        _fill(lines, _fact_sums(period=last_period, as_of=last_as_of, codes=codes, by=by, where=where), last=True)
     own = _sum_line(unit, lines.values(), codes)
     targets = _targets(period, codes, units=[unit.pk, *lines])
     for pk, line in lines.items():
@@ -270,7 +279,14 @@ def _sum_line(key: Any, lines: Iterable[Line], codes: Sequence[str]) -> Line:
 
 
 def _branch(
-    unit: OrgUnit, period: Period, as_of: dt.date, last_period: Period, last_as_of: dt.date, codes: Sequence[str]
+    unit: OrgUnit,
+    period: Period,
+    as_of: dt.date,
+    last_period: Period,
+    last_as_of: dt.date,
+    codes: Sequence[str],
+    *,
+    last_year: bool = True,
 ) -> Achievement:
     from performance import selectors
 
@@ -279,13 +295,14 @@ def _branch(
     total = {None: _empty_line(unit, codes)}
     where = {"branch_id": unit.pk}
     _fill(total, _fact_sums(period=period, as_of=as_of, codes=codes, by="", where=where), last=False)
-    _fill(total, _fact_sums(period=last_period, as_of=last_as_of, codes=codes, by="", where=where), last=True)
     _fill(me_lines, _fact_sums(period=period, as_of=as_of, codes=codes, by="me", where=where, me=True), last=False)
-    _fill(
-        me_lines,
-        _fact_sums(period=last_period, as_of=last_as_of, codes=codes, by="me", where=where, me=True),
-        last=True,
-    )
+    if last_year:
+        _fill(total, _fact_sums(period=last_period, as_of=last_as_of, codes=codes, by="", where=where), last=True)
+        _fill(
+            me_lines,
+            _fact_sums(period=last_period, as_of=last_as_of, codes=codes, by="me", where=where, me=True),
+            last=True,
+        )
     own = total[None]
     attributed = _sum_line(None, me_lines.values(), codes)
     rest = _empty_line(None, codes)

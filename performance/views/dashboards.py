@@ -210,7 +210,7 @@ def _own_rank(user: Any, unit: OrgUnit, period: Period, as_of: dt.date | None) -
     parent = unit.parent
     if parent is None or parent.kind not in DASHBOARD_KINDS or unit.kind == UnitKind.PUSAT:
         return {}
-    siblings = achievement.for_unit(parent, period, as_of)
+    siblings = achievement.for_unit(parent, period, as_of, last_year=False)
     for line in siblings.children:
         if isinstance(line.key, OrgUnit) and line.key.pk == unit.pk:
             return {c: (f.rank, f.peers) for c, f in line.figures.items() if f.rank}
