@@ -158,6 +158,13 @@ def lead_form_at_event(page: Any) -> None:
     page.goto(page.locator("main a[href^='/aktivitas/prospek/baru/']").first.get_attribute("href"))
 
 
+def own_placement(page: Any) -> None:
+    """The placement page of the area whose dashboard "Kinerja" opens (a DBA's own area)."""
+    page.goto("/kinerja/")
+    area_pk = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.goto(f"/kinerja/penempatan/{area_pk}/")
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str
@@ -219,6 +226,12 @@ SHOTS = [
         "lead-detail-sales", "sales.c080101.1", first_href("/aktivitas/prospek/", "table.leads tbody td.col-name > a")
     ),
     Shot("conversion", "pinca.c080101", goto("/aktivitas/prospek/konversi/")),
+    Shot("performance-area", "dba.a0801", goto("/kinerja/")),
+    Shot("performance-branch", "pinca.c080101", goto("/kinerja/")),
+    Shot("performance-placement", "dba.a0801", own_placement),
+    Shot("performance-tasks", "pinca.c080101", goto("/kinerja/tugas/")),
+    Shot("performance-task-new", "pinca.c080101", goto("/kinerja/tugas/baru/")),
+    Shot("performance-me", "me.c080101.1", goto("/kinerja/")),
 ]
 LOCKOUT = Shot("lockout", None, lockout)
 
