@@ -344,3 +344,24 @@ def test_bad_evaluation_is_refused_with_a_message(
 def test_evaluate_is_post_only(client_for: Any, get_user: Any) -> None:
     me = get_user(ME)
     assert client_for(PINCA).get(f"/kinerja/me/{me.pk}/evaluasi/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("username", "code", "shown", "hidden"),
+    [
+        (DBA, "A0801", ["/kinerja/penempatan/", "/kinerja/target/"], ["/kinerja/tugas/"]),
+        ("wil.w08", "A0801", ["/kinerja/penempatan/"], ["/kinerja/target/", "/kinerja/tugas/"]),
+        (PINCA, BRANCH, ["/kinerja/target/", "/kinerja/tugas/"], ["/kinerja/penempatan/"]),
+        (DBA, BRANCH, [], ["/kinerja/target/", "/kinerja/tugas/", "/kinerja/penempatan/"]),
+        ("auditor", "A0801", ["/kinerja/penempatan/"], ["/kinerja/target/", "/kinerja/tugas/"]),
+    ],
+)
+def test_dashboard_links_only_to_what_the_user_may_do(
+    client_for: Any, username: str, code: str, shown: list[str], hidden: list[str]
+) -> None:
+    unit = OrgUnit.objects.get(code=code)
+    body = client_for(username).get(f"/kinerja/unit/{unit.pk}/").content.decode()
+    for href in shown:
+        assert f'href="{href}' in body, href
+    for href in hidden:
+        assert f'href="{href}' not in body, href

@@ -358,8 +358,20 @@ def unit_dashboard(request: HttpRequest, unit_pk: int) -> HttpResponse:
         "crumbs": _breadcrumbs(user, unit),
         "export_query": urlencode({"period": period.code, **({"as_of": ach.as_of.isoformat()} if as_of else {})}),
         "kpi_query": _query(request, kpi=None),
+        # Links to what the user may do from here (decided by the access policy).
+        "can_place": unit.kind == UnitKind.AREA and user.has_perm("performance.view_placement", unit),
+        "can_set_targets": _sets_children_targets(user, unit),
+        "can_assign": unit.kind == UnitKind.CABANG and user.has_perm("performance.assign_task", unit),
     }
     return render(request, "performance/dashboard.html", context)
+
+
+def _sets_children_targets(user: Any, unit: OrgUnit) -> bool:
+    """Whether the user sets the targets of the unit's children (a branch's: its MEs)."""
+    if unit.kind == UnitKind.CABANG:
+        return bool(user.has_perm("performance.set_me_target", unit))
+    child = OrgUnit.objects.filter(parent=unit, kind=achievement.CHILD_KIND.get(unit.kind)).first()  # type: ignore[call-overload]
+    return child is not None and bool(user.has_perm("performance.set_unit_target", child))
 
 
 def _child_name(kind: str) -> str:
