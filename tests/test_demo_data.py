@@ -119,9 +119,17 @@ def _drop_registry() -> None:
     """Back to a database from before the registry: no institutions, nor anything hanging on them."""
     from activities.models import Activity, Lead, MaintenancePlan, MaintenanceVisit
     from institutions.models import Contact, Institution, Ownership, StageChange
+    from performance import models as performance
     from sales import models as sales
 
     for model in (
+        performance.Task,
+        performance.MeEvaluation,
+        performance.Target,
+        performance.KpiFact,
+        performance.MeFact,
+        performance.RegionDayFact,
+        performance.KpiDirty,
         sales.ClosingRevision,
         sales.Closing,
         sales.ClosingSummary,
