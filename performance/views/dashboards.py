@@ -23,6 +23,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -116,6 +118,41 @@ def _cell(fig: achievement.Figure) -> dict[str, Any]:
         "rank": fig.rank,
         "peers": fig.peers,
     }
+
+
+def _table_cell(fig: achievement.Figure) -> dict[str, Any]:
+    cell = _cell(fig)
+    cell["html"] = _cell_html(cell)
+    return cell
+
+
+def _cell_html(x: dict[str, Any]) -> str:
+    """A table cell of the child table (written here, not as an included template:
+    a large table would render hundreds of includes)."""
+    parts = [format_html('<strong title="{}">{}</strong>', x["value_full"], x["value"])]
+    if x["target"]:
+        parts.append(
+            format_html(
+                '<span class="dash-sub">/ {}</span><span class="dash-sub"><span class="dash-pct">{}</span></span>',
+                x["target"],
+                x["of_target"],
+            )
+        )
+    if x["growth"]:
+        sign = x["growth_sign"]
+        parts.append(
+            format_html(
+                '<span class="dash-sub {}" title="{}: {}">{}{}</span>',
+                "up" if sign > 0 else ("down" if sign < 0 else ""),
+                _("vs tahun lalu"),
+                x["last"],
+                "▲" if sign > 0 else ("▼" if sign < 0 else ""),
+                x["growth"],
+            )
+        )
+    if x["rank"]:
+        parts.append(format_html('<span class="dash-sub muted">#{}/{}</span>', x["rank"], x["peers"]))
+    return format_html('<td class="num dash-cell level-{}">{}</td>', x["level"], mark_safe("".join(parts)))  # noqa: S308 - parts are escaped above
 
 
 def _level(of_target: Decimal | None) -> str:
@@ -253,13 +290,13 @@ def unit_dashboard(request: HttpRequest, unit_pk: int) -> HttpResponse:
                 "label": line.label,
                 "code": getattr(key, "code", ""),
                 "url": url + ("?" + _query(request, kpi=None) if url and request.GET else ""),
-                "cells": [_cell(line[k.code]) for k in heads],
+                "cells": [_table_cell(line[k.code]) for k in heads],
                 "line": line,
             }
         )
     unattributed = None
     if ach.unattributed is not None:
-        unattributed = {"cells": [_cell(ach.unattributed[k.code]) for k in heads]}
+        unattributed = {"cells": [_table_cell(ach.unattributed[k.code]) for k in heads]}
 
     # Target vs achievement by child, for the chosen KPI.
     chart_rows = [
@@ -341,7 +378,7 @@ def unit_dashboard(request: HttpRequest, unit_pk: int) -> HttpResponse:
         "heads": heads,
         "chosen": chosen,
         "cards": cards,
-        "own_cells": [_cell(ach.own[k.code]) for k in heads],
+        "own_cells": [_table_cell(ach.own[k.code]) for k in heads],
         "children": children,
         "child_kind": _child_name(ach.child_kind),
         "is_branch": is_branch,
