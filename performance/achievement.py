@@ -146,7 +146,7 @@ def _fact_sums(
     *, period: Period, as_of: dt.date, codes: Sequence[str], by: str, where: dict[str, Any], me: bool = False
 ) -> dict[tuple[Any, str], tuple[Decimal, int]]:
     """{(child id, kpi): (value, base)} over the period, as of the date."""
-    from performance.models import KpiFact, MeFact, RegionDayFact
+    from performance.models import BranchDayFact, KpiFact, MeFact, RegionDayFact
 
     out: dict[tuple[Any, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
     if by == "region" and not where and not me:
@@ -168,7 +168,18 @@ def _fact_sums(
             cell = out[(r[group] if group else None, r["kpi"])]
             cell[0] += r["v"] or 0
             cell[1] += r["b"] or 0
-    if live_from is not None:
+    if live_from is not None and not me:
+        # The cut month from the branches' day facts.
+        cut_end = min(period.end, as_of + dt.timedelta(days=1))
+        day_qs = BranchDayFact.objects.filter(day__gte=live_from, day__lt=cut_end, kpi__in=list(codes), **where)
+        group = f"{by}_id" if by else None
+        names = [group, "kpi"] if group else ["kpi"]
+        for r in day_qs.values(*names).annotate(v=Sum("value"), b=Sum("base")).order_by():
+            cell = out[(r[group] if group else None, r["kpi"])]
+            cell[0] += r["v"] or 0
+            cell[1] += r["b"] or 0
+    elif live_from is not None:
+        # An ME's cut month, counted live (a few rows).
         live_where = {k.removesuffix("_id"): v for k, v in where.items()}
         for row in compute(
             codes, start=live_from, end=period.end, as_of=as_of, by=(by,) if by else (), where=live_where

@@ -508,11 +508,9 @@ class _Loader:
                     },
                 )
         if self.postgres and any(self.created.values()):
-            tables = [KpiFact, MeFact, Target, Task, MeEvaluation]
-            from performance import models as perf_models
+            from performance.models import BranchDayFact, RegionDayFact
 
-            if hasattr(perf_models, "RegionDayFact"):
-                tables.append(perf_models.RegionDayFact)
+            tables = [KpiFact, MeFact, BranchDayFact, RegionDayFact, Target, Task, MeEvaluation]
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables))
         return self.created

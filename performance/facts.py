@@ -139,10 +139,11 @@ def connect_signals() -> None:
 
 def _recompute(pairs: set[tuple[int, dt.date]], today: dt.date) -> int:
     """Recompute the facts of the given (branch, month) pairs: one pass per
-    source family over the months involved, for the branches involved; then
-    the day facts of their regions for those months."""
+    source family by day and branch (monthly and daily branch facts both come
+    from it), one by month and ME; then the day facts of their regions, summed
+    from the branches' day facts."""
     from org.models import OrgUnit
-    from performance.models import KpiFact, MeFact
+    from performance.models import BranchDayFact, KpiFact, MeFact
 
     if not pairs:
         return 0
@@ -159,80 +160,90 @@ def _recompute(pairs: set[tuple[int, dt.date]], today: dt.date) -> int:
         first, last = min(months), add_months(max(months), 1)
         wanted = set(months)
         where = {} if len(ids) > 500 else {"branch__in": ids}
-        facts = [
-            KpiFact(
-                month=r.key[0],
-                branch_id=r.key[1],
-                area_id=r.key[2],
-                region_id=r.key[3],
-                kpi=r.kpi,
-                scheme=r.scheme,
-                channel=r.channel,
-                value=r.value,
-                base=r.base,
-            )
-            for r in compute(
-                ALL_CODES, start=first, end=last, as_of=today, by=("month", "branch", "area", "region"), where=where
-            )
-            if r.key[0] in wanted and r.key[1] in branches
-        ]
-        me_facts = [
-            MeFact(month=r.key[0], branch_id=r.key[1], me_id=r.key[2], kpi=r.kpi, value=r.value, base=r.base)
-            for r in compute(ALL_CODES, start=first, end=last, as_of=today, by=("month", "branch", "me"), where=where)
-            if r.key[0] in wanted and r.key[1] in branches and r.key[2] is not None
-        ]
-        # Merge the split rows of MeFact (no scheme/channel there).
-        merged: dict[tuple[Any, ...], MeFact] = {}
-        for f in me_facts:
-            k = (f.month, f.branch_id, f.me_id, f.kpi)
-            if k in merged:
-                merged[k].value += f.value
-                merged[k].base += f.base
+        monthly: dict[tuple[Any, ...], KpiFact] = {}
+        daily: dict[tuple[Any, ...], BranchDayFact] = {}
+        for r in compute(
+            ALL_CODES, start=first, end=last, as_of=today, by=("day", "branch", "area", "region"), where=where
+        ):
+            day, branch, area, region = r.key
+            month = month_start(day)
+            if month not in wanted or branch not in branches:
+                continue
+            mk = (month, branch, r.kpi, r.scheme, r.channel)
+            if mk in monthly:
+                monthly[mk].value += r.value
+                monthly[mk].base += r.base
             else:
-                merged[k] = f
+                monthly[mk] = KpiFact(
+                    month=month,
+                    branch_id=branch,
+                    area_id=area,
+                    region_id=region,
+                    kpi=r.kpi,
+                    scheme=r.scheme,
+                    channel=r.channel,
+                    value=r.value,
+                    base=r.base,
+                )
+            dk = (day, branch, r.kpi)  # schemes and channels together
+            if dk in daily:
+                daily[dk].value += r.value
+                daily[dk].base += r.base
+            else:
+                daily[dk] = BranchDayFact(
+                    day=day, branch_id=branch, area_id=area, region_id=region, kpi=r.kpi, value=r.value, base=r.base
+                )
+        merged: dict[tuple[Any, ...], MeFact] = {}
+        for r in compute(ALL_CODES, start=first, end=last, as_of=today, by=("month", "branch", "me"), where=where):
+            if r.key[0] not in wanted or r.key[1] not in branches or r.key[2] is None:
+                continue
+            k = (r.key[0], r.key[1], r.key[2], r.kpi)
+            if k in merged:
+                merged[k].value += r.value
+                merged[k].base += r.base
+            else:
+                merged[k] = MeFact(
+                    month=r.key[0], branch_id=r.key[1], me_id=r.key[2], kpi=r.kpi, value=r.value, base=r.base
+                )
         # The regions whose day facts change: where the branches are now, and where
         # their facts said they were (a branch that moved to another region).
         regions = set(
             KpiFact.objects.filter(branch_id__in=ids, month__in=months).values_list("region_id", flat=True).distinct()
         )
-        regions |= {f.region_id for f in facts}
+        regions |= {f.region_id for f in monthly.values()}
         regions |= {
             r for r in OrgUnit.objects.filter(pk__in=ids).values_list("parent__parent_id", flat=True) if r is not None
         }
         KpiFact.objects.filter(branch_id__in=ids, month__in=months).delete()
         MeFact.objects.filter(branch_id__in=ids, month__in=months).delete()
-        KpiFact.objects.bulk_create(facts, batch_size=5000)
-        MeFact.objects.bulk_create(list(merged.values()), batch_size=5000)
-        written += len(facts) + len(merged)
-        written += _recompute_regions(sorted(regions), months, today)
+        BranchDayFact.objects.filter(branch_id__in=ids).filter(_month_q(wanted)).delete()
+        KpiFact.objects.bulk_create(monthly.values(), batch_size=5000)
+        MeFact.objects.bulk_create(merged.values(), batch_size=5000)
+        BranchDayFact.objects.bulk_create(daily.values(), batch_size=5000)
+        written += len(monthly) + len(merged) + len(daily)
+        written += _recompute_regions(sorted(regions), months)
     return written
 
 
-def _recompute_regions(regions: list[int], months: list[dt.date], today: dt.date) -> int:
-    """Recompute the day facts of the given regions in the given months."""
-    from performance.models import RegionDayFact
+def _recompute_regions(regions: list[int], months: list[dt.date]) -> int:
+    """Recompute the day facts of the given regions in the given months from
+    their branches' day facts (one GROUP BY)."""
+    from django.db.models import Sum
+
+    from performance.models import BranchDayFact, RegionDayFact
 
     if not regions or not months:
         return 0
-    wanted = set(months)
-    first, last = min(months), add_months(max(months), 1)
-    cells: dict[tuple[Any, ...], RegionDayFact] = {}
-    for r in compute(
-        ALL_CODES, start=first, end=last, as_of=today, by=("day", "region"), where={"region__in": regions}
-    ):
-        if month_start(r.key[0]) not in wanted:
-            continue
-        key = (r.key[0], r.key[1], r.kpi)
-        if key in cells:  # schemes and channels together
-            cells[key].value += r.value
-            cells[key].base += r.base
-        else:
-            cells[key] = RegionDayFact(day=r.key[0], region_id=r.key[1], kpi=r.kpi, value=r.value, base=r.base)
-    rows = list(cells.values())
-    stale = RegionDayFact.objects.filter(region_id__in=regions, day__gte=first, day__lt=last)
-    if len(wanted) < len({*(add_months(first, i) for i in range(_months_between(first, last)))}):
-        stale = stale.filter(_month_q(wanted))
-    stale.delete()
+    span = _month_q(set(months))
+    rows = [
+        RegionDayFact(day=r["day"], region_id=r["region_id"], kpi=r["kpi"], value=r["v"], base=r["b"])
+        for r in BranchDayFact.objects.filter(region_id__in=regions)
+        .filter(span)
+        .values("day", "region_id", "kpi")
+        .annotate(v=Sum("value"), b=Sum("base"))
+        .order_by()
+    ]
+    RegionDayFact.objects.filter(region_id__in=regions).filter(span).delete()
     RegionDayFact.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
 
@@ -242,11 +253,18 @@ def _months_between(first: dt.date, end: dt.date) -> int:
 
 
 def _month_q(months: set[dt.date]) -> Any:
+    """``day`` within any of the months (contiguous months as one range)."""
     from django.db.models import Q
 
     q = Q()
-    for m in months:
-        q |= Q(day__gte=m, day__lt=add_months(m, 1))
+    ordered = sorted(months)
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == add_months(ordered[j], 1):
+            j += 1
+        q |= Q(day__gte=ordered[i], day__lt=add_months(ordered[j], 1))
+        i = j + 1
     return q
 
 
@@ -287,9 +305,9 @@ def rebuild(*, first: dt.date | None = None, today: dt.date | None = None) -> in
         m = add_months(m, 1)
     with transaction.atomic():
         written = 0
-        # One pass per year keeps each statement's result set small.
-        for i in range(0, len(months), 12):
-            written += _recompute({(b, mm) for b in branches for mm in months[i : i + 12]}, today)
+        # One pass per quarter keeps each statement's result set (day × branch rows) small.
+        for i in range(0, len(months), 3):
+            written += _recompute({(b, mm) for b in branches for mm in months[i : i + 3]}, today)
         KpiDirty.objects.filter(month__gte=month_start(first)).delete()
     return written
 
@@ -350,6 +368,16 @@ def differences(limit: int = 20, today: dt.date | None = None) -> list[dict[str,
         recount[key] = (value + r.value, base + r.base)
     for f in RegionDayFact.objects.only("day", "region_id", "kpi", "value", "base"):
         kept[("day", f.day, f.region_id, f.kpi)] = (f.value, f.base)
+    from performance.models import BranchDayFact
+
+    for r in compute(
+        ALL_CODES, start=month_start(first), end=add_months(month_start(today), 1), as_of=today, by=("day", "branch")
+    ):
+        key = ("branch-day", r.key[0], r.key[1], r.kpi)
+        value, base = recount.get(key, (Decimal(0), 0))
+        recount[key] = (value + r.value, base + r.base)
+    for bf in BranchDayFact.objects.only("day", "branch_id", "kpi", "value", "base"):
+        kept[("branch-day", bf.day, bf.branch_id, bf.kpi)] = (bf.value, bf.base)
     out = []
     for key in sorted(set(recount) | set(kept), key=str):
         if recount.get(key) != kept.get(key):

@@ -116,6 +116,30 @@ class KpiFact(models.Model):
         return f"{self.month} {self.branch_id} {self.kpi} {self.scheme}/{self.channel}: {self.value}"
 
 
+class BranchDayFact(models.Model):
+    """One KPI's value for one branch on one day (all schemes and channels
+    together): what an as-of date that cuts a month in two reads, for a
+    Wilayah, an Area or a branch (the same period last year, most of all)."""
+
+    day = models.DateField()
+    branch = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    area = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    kpi = models.CharField(max_length=32, choices=KPI_CHOICES)
+    value = models.DecimalField(max_digits=28, decimal_places=0, default=0)
+    base = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch", "day", "kpi"], name="perf_branchday_key")]
+        indexes = [
+            models.Index(fields=["area", "day"], name="perf_branchday_area"),
+            models.Index(fields=["region", "day"], name="perf_branchday_region"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.branch_id} {self.kpi}: {self.value}"
+
+
 class RegionDayFact(models.Model):
     """One KPI's value for one region on one day (all schemes and channels
     together): what the Pusat dashboard reads, so that any period and any as-of

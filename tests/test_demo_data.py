@@ -129,6 +129,7 @@ def _drop_registry() -> None:
         performance.KpiFact,
         performance.MeFact,
         performance.RegionDayFact,
+        performance.BranchDayFact,
         performance.KpiDirty,
         sales.ClosingRevision,
         sales.Closing,
