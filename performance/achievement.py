@@ -146,17 +146,23 @@ def _fact_sums(
     *, period: Period, as_of: dt.date, codes: Sequence[str], by: str, where: dict[str, Any], me: bool = False
 ) -> dict[tuple[Any, str], tuple[Decimal, int]]:
     """{(child id, kpi): (value, base)} over the period, as of the date."""
-    from performance.models import BranchDayFact, KpiFact, MeFact, RegionDayFact
+    from performance.models import BranchDayFact, KpiFact, MeFact, RegionDayFact, RegionMonthFact
 
     out: dict[tuple[Any, str], list[Any]] = defaultdict(lambda: [Decimal(0), 0])
     if by == "region" and not where and not me:
-        # Pusat: the regions' day facts answer any period and any as-of date.
+        # Pusat: the regions' month facts for whole months, their day facts for
+        # the month the as-of date falls in: any period, any as-of date.
         last = min(period.end, as_of + dt.timedelta(days=1))
-        day_facts = RegionDayFact.objects.filter(day__gte=period.start, day__lt=last, kpi__in=list(codes))
-        for r in day_facts.values("region_id", "kpi").annotate(v=Sum("value"), b=Sum("base")).order_by():
-            cell = out[(r["region_id"], r["kpi"])]
-            cell[0] += r["v"] or 0
-            cell[1] += r["b"] or 0
+        cut = max(period.start, month_start(last - dt.timedelta(days=1)))
+        parts = [
+            RegionMonthFact.objects.filter(month__gte=period.start, month__lt=cut, kpi__in=list(codes)),
+            RegionDayFact.objects.filter(day__gte=cut, day__lt=last, kpi__in=list(codes)),
+        ]
+        for part in parts:
+            for r in part.values("region_id", "kpi").annotate(v=Sum("value"), b=Sum("base")).order_by():
+                cell = out[(r["region_id"], r["kpi"])]
+                cell[0] += r["v"] or 0
+                cell[1] += r["b"] or 0
         return {k: (v[0], v[1]) for k, v in out.items()}
     first, fact_end, live_from = _ranges(period, as_of)
     if first < fact_end:
@@ -359,27 +365,21 @@ def _year_before(day: dt.date) -> dt.date:
 def trend(unit: OrgUnit | None, codes: Sequence[str], *, months: int = 12, me: User | None = None) -> dict:
     """Monthly values of the last ``months`` months (this one included), and the
     same months a year earlier: {kpi: [(month, value, last_year_value)]}."""
-    from django.db.models.functions import TruncMonth
-
-    from performance.models import KpiFact, MeFact, RegionDayFact
+    from performance.models import KpiFact, MeFact, RegionMonthFact
 
     facts.settle()
     this = month_start(timezone.localdate())
     first = add_months(this, -(months - 1))
     qs: Any
     if me is None and (unit is None or unit.kind == UnitKind.PUSAT):
-        day_qs = RegionDayFact.objects.filter(
-            kpi__in=list(codes), day__gte=add_months(first, -12), day__lt=add_months(this, 1)
-        )
-        qs = day_qs.annotate(month=TruncMonth("day"))
+        qs = RegionMonthFact.objects.all()
     elif me is not None:
         qs = MeFact.objects.filter(me=me)
     else:
         qs = KpiFact.objects.all()
         if unit is not None and unit.kind in LEVEL_COLUMN:
             qs = qs.filter(**{f"{LEVEL_COLUMN[unit.kind]}_id": unit.pk})  # type: ignore[index]
-    if me is not None or not (unit is None or unit.kind == UnitKind.PUSAT):
-        qs = qs.filter(kpi__in=list(codes), month__gte=add_months(first, -12), month__lte=this)
+    qs = qs.filter(kpi__in=list(codes), month__gte=add_months(first, -12), month__lte=this)
     sums: dict[tuple[str, dt.date], tuple[Decimal, int]] = {}
     for r in qs.values("kpi", "month").annotate(v=Sum("value"), b=Sum("base")).order_by():
         sums[(r["kpi"], r["month"])] = (r["v"] or Decimal(0), r["b"] or 0)

@@ -508,9 +508,9 @@ class _Loader:
                     },
                 )
         if self.postgres and any(self.created.values()):
-            from performance.models import BranchDayFact, RegionDayFact
+            from performance.models import BranchDayFact, RegionDayFact, RegionMonthFact
 
-            tables = [KpiFact, MeFact, BranchDayFact, RegionDayFact, Target, Task, MeEvaluation]
+            tables = [KpiFact, MeFact, BranchDayFact, RegionDayFact, RegionMonthFact, Target, Task, MeEvaluation]
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables))
         return self.created

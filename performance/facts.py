@@ -230,7 +230,7 @@ def _recompute_regions(regions: list[int], months: list[dt.date]) -> int:
     their branches' day facts (one GROUP BY)."""
     from django.db.models import Sum
 
-    from performance.models import BranchDayFact, RegionDayFact
+    from performance.models import BranchDayFact, RegionDayFact, RegionMonthFact
 
     if not regions or not months:
         return 0
@@ -245,7 +245,19 @@ def _recompute_regions(regions: list[int], months: list[dt.date]) -> int:
     ]
     RegionDayFact.objects.filter(region_id__in=regions).filter(span).delete()
     RegionDayFact.objects.bulk_create(rows, batch_size=5000)
-    return len(rows)
+    totals: dict[tuple[Any, ...], RegionMonthFact] = {}
+    for row in rows:
+        key = (month_start(row.day), row.region_id, row.kpi)
+        if key in totals:
+            totals[key].value += row.value
+            totals[key].base += row.base
+        else:
+            totals[key] = RegionMonthFact(
+                month=key[0], region_id=row.region_id, kpi=row.kpi, value=row.value, base=row.base
+            )
+    RegionMonthFact.objects.filter(region_id__in=regions, month__in=months).delete()
+    RegionMonthFact.objects.bulk_create(totals.values(), batch_size=5000)
+    return len(rows) + len(totals)
 
 
 def _months_between(first: dt.date, end: dt.date) -> int:
@@ -368,8 +380,16 @@ def differences(limit: int = 20, today: dt.date | None = None) -> list[dict[str,
         recount[key] = (value + r.value, base + r.base)
     for f in RegionDayFact.objects.only("day", "region_id", "kpi", "value", "base"):
         kept[("day", f.day, f.region_id, f.kpi)] = (f.value, f.base)
-    from performance.models import BranchDayFact
+    from performance.models import BranchDayFact, RegionMonthFact
 
+    for rkey, (value, base) in list(recount.items()):
+        if rkey[0] == "day":
+            _tag, day, region, kpi = rkey
+            key = ("region-month", month_start(day), region, kpi)
+            v, b = recount.get(key, (Decimal(0), 0))
+            recount[key] = (v + value, b + base)
+    for mf in RegionMonthFact.objects.only("month", "region_id", "kpi", "value", "base"):
+        kept[("region-month", mf.month, mf.region_id, mf.kpi)] = (mf.value, mf.base)
     for r in compute(
         ALL_CODES, start=month_start(first), end=add_months(month_start(today), 1), as_of=today, by=("day", "branch")
     ):

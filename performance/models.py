@@ -161,6 +161,24 @@ class RegionDayFact(models.Model):
         return f"{self.day} {self.region_id} {self.kpi}: {self.value}"
 
 
+class RegionMonthFact(models.Model):
+    """The month totals of ``RegionDayFact``: a Pusat year (or a trend) sums a
+    few hundred rows."""
+
+    month = models.DateField()
+    region = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    kpi = models.CharField(max_length=32, choices=KPI_CHOICES)
+    value = models.DecimalField(max_digits=28, decimal_places=0, default=0)
+    base = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["region", "month", "kpi"], name="perf_regionmonth_key")]
+        indexes = [models.Index(fields=["month", "kpi"], name="perf_regionmonth_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.region_id} {self.kpi}: {self.value}"
+
+
 class MeFact(models.Model):
     """One KPI's value for one ME (in the branch that owned the records) in one month."""
 

@@ -130,6 +130,7 @@ def _drop_registry() -> None:
         performance.MeFact,
         performance.RegionDayFact,
         performance.BranchDayFact,
+        performance.RegionMonthFact,
         performance.KpiDirty,
         sales.ClosingRevision,
         sales.Closing,
