@@ -9,12 +9,13 @@ Charts are 360 units wide and scale to their box, so they stay readable on a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -32,10 +33,22 @@ WIDTH = 360
 # --- Numbers as read -----------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
+def _separators(language: str | None) -> tuple[str, str]:
+    """(thousands, decimal) separators of the language, looked up once per language."""
+    return str(formats.get_format("THOUSAND_SEPARATOR", language)), str(
+        formats.get_format("DECIMAL_SEPARATOR", language)
+    )
+
+
 def number(value: Decimal | int | float | None, decimals: int = 0) -> str:
+    """``1.234.567`` / ``87,5`` in Indonesian, ``1,234,567`` / ``87.5`` in English (a dashboard
+    formats hundreds of figures: the separators are looked up once per language)."""
     if value is None:
         return "—"
-    return formats.number_format(Decimal(value), decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    thousands, point = _separators(translation.get_language())
+    text = f"{Decimal(value):,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", point).replace("\x00", thousands)
 
 
 def fmt(kpi: Kpi, value: Decimal | int | None, *, short: bool = True) -> str:
