@@ -108,8 +108,8 @@ class KpiFact(models.Model):
         ]
         indexes = [
             models.Index(fields=["month", "region"], name="perf_fact_month_region"),
-            models.Index(fields=["area", "month"], name="perf_fact_area_month"),
-            models.Index(fields=["region", "month"], name="perf_fact_region_month"),
+            models.Index(fields=["area", "kpi", "month"], name="perf_fact_area_kpi_month"),
+            models.Index(fields=["region", "kpi", "month"], name="perf_fact_region_kpi_month"),
             # The national mix and leaderboard read one KPI's rows of a period, index-only (PostgreSQL).
             models.Index(
                 fields=["kpi", "month"], include=["branch", "scheme", "channel", "value"], name="perf_fact_kpi_month"
