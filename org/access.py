@@ -359,6 +359,17 @@ def visible_evaluations(user: Any) -> QuerySet[Any]:
     return qs
 
 
+def visible_targets(user: Any) -> QuerySet[Any]:
+    """Targets of the units in the user's scope; who does not read performance
+    (an ME) sees only the targets set for themselves."""
+    from performance.models import Target
+
+    qs = filter_to_scope(Target.objects.all(), user)
+    if active_role(user) not in PERFORMANCE_READERS:
+        qs = qs.filter(me=user)
+    return qs
+
+
 def current_branch_of(me: Any) -> OrgUnit | None:
     """The branch an ME is placed at now (their open posting)."""
     from org.models import Placement

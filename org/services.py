@@ -115,6 +115,8 @@ OWNED_MODELS = [
     "activities.Lead",
     "sales.Closing",
     "sales.ClosingSummary",
+    "performance.Task",
+    "performance.MeEvaluation",
     "sales.IndividualAgent",
     "sales.CorporateAgent",
     "sales.FleetScheme",

@@ -267,7 +267,8 @@ def for_unit(
         raise ValueError(f"no achievement for a {kind}")
     by = LEVEL_COLUMN[child_kind]
     where = {} if kind == UnitKind.PUSAT else {f"{LEVEL_COLUMN[UnitKind(kind)]}_id": unit.pk}
-    children = list(OrgUnit.objects.filter(parent=unit, kind=child_kind, is_active=True).order_by("code"))
+    # Closed units too: their history still adds up to the parent's figures.
+    children = list(OrgUnit.objects.filter(parent=unit, kind=child_kind).order_by("code"))
     lines = {c.pk: _empty_line(c, codes) for c in children}
     _fill(lines, _fact_sums(period=period, as_of=as_of, codes=codes, by=by, where=where), last=False)
     if last_year:
@@ -356,6 +357,8 @@ def for_me(me: User, period: Period, as_of: dt.date | None = None, codes: Sequen
 
 
 def _year_before(day: dt.date) -> dt.date:
+    if day.year <= dt.MINYEAR:
+        return day
     try:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February

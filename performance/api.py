@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -137,18 +136,6 @@ TargetResult = inline_serializer(
 )
 
 
-def visible_targets(user: Any) -> QuerySet[Target]:
-    """Targets of the units in the caller's scope; who does not read performance
-    (an ME) sees only the targets set for themselves."""
-    path = access.scope_path(user)
-    if path is None:
-        return Target.objects.none()
-    qs = Target.objects.filter(unit__path__startswith=path) if path else Target.objects.all()
-    if not user.has_perm(VIEW):
-        qs = qs.filter(me=user)
-    return qs
-
-
 @extend_schema_view(
     list=extend_schema(parameters=TARGET_PARAMETERS, summary=gettext_lazy("Target dalam cakupan")),
     create=extend_schema(
@@ -171,7 +158,7 @@ class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Target.objects.none()
-        qs = visible_targets(self.request.user).select_related("unit", "me")
+        qs = access.visible_targets(self.request.user).select_related("unit", "me")
         f = _filters(TargetFilterSerializer, self.request)
         if "period" in f:
             qs = qs.filter(period_kind=f["period"].kind, period_start=f["period"].start)

@@ -70,11 +70,13 @@ def mark_branches(branch_ids: Iterable[int]) -> None:
     ids = sorted(set(branch_ids))
     if not ids:
         return
-    months = set(KpiFact.objects.filter(branch_id__in=ids).values_list("branch_id", "month").distinct())
-    months |= set(MeFact.objects.filter(branch_id__in=ids).values_list("branch_id", "month").distinct())
-    today = timezone.localdate()
-    months |= {(b, today) for b in ids}
-    mark(months)
+    # Every month any of them has facts for, for each of them: what moves between
+    # them (an institution's stage changes, its leads) lands in months the other
+    # branch may have had no facts for yet.
+    months = set(KpiFact.objects.filter(branch_id__in=ids).values_list("month", flat=True).distinct())
+    months |= set(MeFact.objects.filter(branch_id__in=ids).values_list("month", flat=True).distinct())
+    months.add(month_start(timezone.localdate()))
+    mark((b, m) for b in ids for m in months)
 
 
 # Which date of a row puts it in a month, per source model.

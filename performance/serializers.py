@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from activities.api.serializers import InstitutionRefSerializer
+from core.dates import in_range
 from institutions.api import MAX_ID, BranchRefSerializer, CodeField, PersonRefSerializer
 from org.access import visible_institutions, visible_mes, visible_units
 from org.models import OrgUnit, Placement, UnitKind
@@ -234,8 +235,13 @@ class AchievementFilterSerializer(serializers.Serializer):
         if ("unit" in data) == ("me" in data):
             raise ValidationError({"detail": _("Pilih satu: unit atau me.")})
         period, as_of = data.get("period"), data.get("as_of")
-        if period is not None and as_of is not None and as_of < period.start:
-            raise ValidationError({"as_of": [_("Tanggal acuan sebelum awal periode.")]})
+        if as_of is not None and not in_range(as_of):
+            raise ValidationError({"as_of": [_("Tanggal acuan di luar rentang 2000–2100.")]})
+        if period is None and as_of is not None:
+            # Without a period, the period is the month of the as-of date.
+            period = data["period"] = Period.of(as_of)
+        if period is not None and as_of is not None and not period.contains(as_of):
+            raise ValidationError({"as_of": [_("Tanggal acuan harus di dalam periode.")]})
         return data
 
 

@@ -498,6 +498,12 @@ def evaluation_save(*, actor: Any, me: User, period: Period, rating: Any, notes:
         .filter(me=me, period_kind=period.kind, period_start=period.start)
         .first()
     )
+    if current is not None and current.branch_id != branch.pk:
+        # The ME has moved since: that evaluation is the earlier branch head's to revise.
+        raise DomainError(
+            _("Evaluasi periode ini sudah ditulis oleh cabang sebelumnya dan hanya bisa diubah di sana."),
+            field="period",
+        )
     before = audit.snapshot(current, ("rating", "notes", "branch")) if current else None
     if current is None:
         current = MeEvaluation(me=me, period_kind=period.kind, period_start=period.start)
@@ -545,6 +551,10 @@ def placement_apply(
     day = valid_from or timezone.localdate()
     if not in_range(day):
         raise DomainError(_("Tanggal tidak sah."), field="valid_from")
+    if day > timezone.localdate():
+        # A posting starts the day it is decided or was decided before; a future one would
+        # already count as the ME's branch (tasks, targets) before it starts.
+        raise DomainError(_("Penempatan tidak bisa berlaku di masa depan."), field="valid_from")
     seen: set[int] = set()
     done: list[dict[str, Any]] = []
     by_branch: dict[int, int] = defaultdict(int)

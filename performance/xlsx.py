@@ -45,17 +45,24 @@ def table_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, title: 
         header_cells.append(cell)
     ws.append(header_cells)
     for row in rows:
-        ws.append([_cell_value(v) for v in row])
+        ws.append([_cell_value(ws, v) for v in row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def _cell_value(value: Any) -> Any:
+def _cell_value(ws: Any, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if value is None:
         return ""
+    if isinstance(value, str):
+        # Always text, never a formula, whatever a unit's or a person's name starts with.
+        cell = WriteOnlyCell(ws, value=value[:32767])
+        cell.data_type = "s"
+        return cell
     return value
 
 

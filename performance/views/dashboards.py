@@ -477,6 +477,8 @@ def unit_dashboard_xlsx(request: HttpRequest, unit_pk: int) -> HttpResponse:
     ws.title = _("Capaian")[:31]
     is_branch = ach.child_kind == "ME"
     ws.append([f"{unit.name} ({unit.code})", period.label(), _("per %(day)s") % {"day": ach.as_of.isoformat()}])
+    for cell in ws[1]:
+        cell.data_type = "s"
     ws.append([])
     head = [
         _("ME") if is_branch else _("Kode"),
@@ -493,6 +495,12 @@ def unit_dashboard_xlsx(request: HttpRequest, unit_pk: int) -> HttpResponse:
     ws.append(head)
     for cell in ws[3]:
         cell.font = Font(bold=True)
+
+    def as_text(sheet: Any) -> None:
+        # The row just written: names stay text, never a formula, whatever they start with.
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
 
     def put(code: str, name: str, line: achievement.Line) -> None:
         for kpi in _kpi_heads(ach.codes):
@@ -511,6 +519,7 @@ def unit_dashboard_xlsx(request: HttpRequest, unit_pk: int) -> HttpResponse:
                     f.peers or None,
                 ]
             )
+            as_text(ws)
 
     put(unit.code, unit.name, ach.own)
     for line in ach.children:

@@ -413,9 +413,11 @@ def target_export(request: HttpRequest) -> HttpResponse:
     pick = TargetPickForm(request.GET)
     _kpi, period = pick.picked()
     kpi_code = request.GET.get("kpi", "")
-    qs = access.filter_to_scope(
-        Target.objects.filter(period_kind=period.kind, period_start=period.start), request.user
-    ).select_related("unit", "me")
+    qs = (
+        access.visible_targets(request.user)
+        .filter(period_kind=period.kind, period_start=period.start)
+        .select_related("unit", "me")
+    )
     if kpi_code:
         if kpi_code not in KPI_BY_CODE:
             raise Http404
