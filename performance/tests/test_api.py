@@ -324,7 +324,7 @@ def test_unit_achievement_per_role(client_for: Any, username: str, unit: str, st
         ({"unit": "A0801", "period": "2026-13"}, "Periode tidak sah"),
         ({"unit": "A0801", "kpi": "leads,omzet"}, "KPI tidak dikenal: omzet"),
         ({"unit": "A0801", "as_of": "2026-02-30"}, "Tanggal acuan tidak sah"),
-        ({"unit": "A0801", "period": "2026-11", "as_of": "2026-10-31"}, "sebelum awal periode"),
+        ({"unit": "A0801", "period": "2026-11", "as_of": "2026-10-31"}, "harus di dalam periode"),
         ({}, "Pilih satu: unit atau me"),
         ({"unit": "U08010101"}, "Capaian hanya untuk"),
     ],

@@ -227,7 +227,7 @@ def _move(who: User, reason: str = "") -> PlacementDecision:
         actor=who,
         area=unit("A0801"),
         moves=[(me, unit("C080102"))],
-        valid_from=timezone.localdate() + dt.timedelta(days=1),
+        valid_from=timezone.localdate(),
         reason=reason,
         method="proportional-score-v1",
     )
