@@ -192,7 +192,9 @@ def counts() -> dict[str, int]:
             "activities_activity",
             "performance_kpifact",
             "performance_mefact",
+            "performance_branchdayfact",
             "performance_regiondayfact",
+            "performance_regionmonthfact",
         ):
             cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
             out[table] = int(cursor.fetchone()[0])
@@ -209,8 +211,9 @@ def render(results: list[dict[str, Any]], rebuild_s: float | None) -> str:
         f"Run {dt.datetime.now(JKT):%Y-%m-%d %H:%M} (Jakarta) on PostgreSQL {server}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPU (load average {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f} at the end); {n['sales_closing']:,} closings, {n['activities_activity']:,} activities; "
-        f"facts: {n['performance_kpifact']:,} branch × month, {n['performance_mefact']:,} ME × month, "
-        f"{n['performance_regiondayfact']:,} region × day rows (estimates from pg_class). "
+        f"facts: {n['performance_kpifact']:,} branch × month, {n['performance_branchdayfact']:,} branch × day, "
+        f"{n['performance_mefact']:,} ME × month, {n['performance_regiondayfact']:,} region × day, "
+        f"{n['performance_regionmonthfact']:,} region × month rows (estimates from pg_class). "
         f"{REPEAT} runs per case after {WARMUP} warm-ups; times in milliseconds.",
         "",
     ]
@@ -262,7 +265,13 @@ def main() -> None:
     facts.settle()
     # Vacuumed and analysed as autovacuum would keep them (it is off on this host).
     with connection.cursor() as cursor:
-        for table in ("performance_kpifact", "performance_mefact", "performance_regiondayfact"):
+        for table in (
+            "performance_kpifact",
+            "performance_mefact",
+            "performance_branchdayfact",
+            "performance_regiondayfact",
+            "performance_regionmonthfact",
+        ):
             cursor.execute(f"VACUUM ANALYZE {table}")
     today = dt.datetime.now(JKT).date()
     month, year = Period.of(today), Period.of(today, "Y")
