@@ -320,17 +320,21 @@ PERFORMANCE_READERS = (
 TASK_READERS_EXCLUDED = (Role.AGEN, Role.KARYAWAN, Role.SALES, Role.MITRA)
 
 
+def _about_mes(qs: QuerySet[M], user: Any) -> QuerySet[M]:
+    """Records about an ME (tasks, evaluations): those of the branches in scope,
+    for the branch head and above; an ME's own only; nothing for the other roles."""
+    role = active_role(user)
+    if role is None or role in TASK_READERS_EXCLUDED:
+        return qs.none()
+    qs = filter_owned_to_scope(qs, user)
+    return qs.filter(me=user) if role == Role.ME else qs
+
+
 def visible_tasks(user: Any) -> QuerySet[Any]:
     """Tasks of the branches in scope; an ME sees only the tasks given to them."""
     from performance.models import Task
 
-    role = active_role(user)
-    if role is None or role in TASK_READERS_EXCLUDED:
-        return Task.objects.none()
-    qs = filter_owned_to_scope(Task.objects.all(), user)
-    if role == Role.ME:
-        qs = qs.filter(me=user)
-    return qs
+    return _about_mes(Task.objects.all(), user)
 
 
 def get_task_for_user(user: Any, pk: Any, *, action: str | None = None) -> Any:
@@ -350,13 +354,7 @@ def visible_evaluations(user: Any) -> QuerySet[Any]:
     (the DBA reads them), the auditor; an ME reads their own."""
     from performance.models import MeEvaluation
 
-    role = active_role(user)
-    if role is None or role in TASK_READERS_EXCLUDED:
-        return MeEvaluation.objects.none()
-    qs = filter_owned_to_scope(MeEvaluation.objects.all(), user)
-    if role == Role.ME:
-        qs = qs.filter(me=user)
-    return qs
+    return _about_mes(MeEvaluation.objects.all(), user)
 
 
 def visible_targets(user: Any) -> QuerySet[Any]:

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from activities.models import OwnedByBranch
 from core.models import TimeStampedModel
 from org.models import OrgUnit
 from performance.kpis import KPI_CHOICES
@@ -225,12 +226,9 @@ class TaskStatus(models.TextChoices):
 OPEN_TASK_STATUSES = frozenset({TaskStatus.OPEN, TaskStatus.IN_PROGRESS})
 
 
-class Task(TimeStampedModel):
+class Task(OwnedByBranch):
     """A task from the branch head to one of the branch's Marketing Executives (pembagian tugas)."""
 
-    branch = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
-    area = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     me = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("Marketing Executive"),
@@ -266,10 +264,6 @@ class Task(TimeStampedModel):
         return self.objective
 
     @property
-    def unit(self) -> OrgUnit:
-        return self.branch
-
-    @property
     def is_open(self) -> bool:
         return self.status in OPEN_TASK_STATUSES
 
@@ -285,12 +279,9 @@ class Rating(models.IntegerChoices):
     R5 = 5, _("5 — Sangat baik")
 
 
-class MeEvaluation(TimeStampedModel):
+class MeEvaluation(OwnedByBranch):
     """The branch head's periodic evaluation of an ME (rating and notes); the DBA reads it."""
 
-    branch = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
-    area = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
-    region = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+")
     me = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evaluations")
     period_kind = models.CharField(_("jenis periode"), max_length=1, choices=PeriodKind.choices)
     period_start = models.DateField(_("awal periode"))
@@ -309,10 +300,6 @@ class MeEvaluation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.me_id} {self.period_kind}{self.period_start}: {self.rating}"
-
-    @property
-    def unit(self) -> OrgUnit:
-        return self.branch
 
     @property
     def period(self) -> Period:
